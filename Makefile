@@ -1,0 +1,94 @@
+# activity-tracker. `make` builds every program into build/; `make test` runs
+# the whole suite twice: a normal build, then AddressSanitizer + UBSan.
+
+BUILD ?= build
+SAN   ?=
+PKGS  := rdkafka libmicrohttpd jansson sqlite3 zlib
+
+CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -g -Wall -Wextra -Werror -Wshadow \
+               -Wstrict-prototypes -Wformat=2 -Icommon -Ischema -Iingest
+ifeq ($(SAN),1)
+CFLAGS_OPT := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+              -fno-sanitize-recover=undefined
+LDFLAGS_SAN := -fsanitize=address,undefined
+else
+CFLAGS_OPT := -O2
+endif
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CFLAGS  += $(CFLAGS_BASE) $(CFLAGS_OPT) $(PKG_CFLAGS) -MMD -MP
+LDLIBS  += $(PKG_LIBS) -lpthread -lm
+LDFLAGS += $(LDFLAGS_SAN)
+
+COMMON_SRC := common/log.c common/config.c common/kafka.c common/timefmt.c
+SCHEMA_SRC := schema/event.c
+INGEST_SRC := ingest/main.c ingest/collector.c ingest/producer.c \
+              ingest/enrich.c ingest/metrics.c common/http.c
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+LIB_OBJ := $(call obj,$(COMMON_SRC) $(SCHEMA_SRC))
+
+PROGRAMS := $(BUILD)/activity-devbroker $(BUILD)/activity-ingest
+UNIT_TESTS := $(BUILD)/tests/test_schema $(BUILD)/tests/test_timefmt \
+              $(BUILD)/tests/test_enrich $(BUILD)/tests/test_config
+TEST_TOOLS := $(BUILD)/tests/topic-dump
+BENCH_TOOLS := $(BUILD)/bench/producer-baseline
+
+.PHONY: all tests run test bench clean deps format lint
+all: $(PROGRAMS)
+tests: $(UNIT_TESTS) $(TEST_TOOLS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/activity-devbroker: $(call obj,scripts/devbroker.c) $(LIB_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/activity-ingest: $(call obj,$(INGEST_SRC)) $(LIB_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/test_schema: $(call obj,tests/unit/test_schema.c) $(LIB_OBJ)
+$(BUILD)/tests/test_timefmt: $(call obj,tests/unit/test_timefmt.c) $(LIB_OBJ)
+$(BUILD)/tests/test_config: $(call obj,tests/unit/test_config.c) $(LIB_OBJ)
+$(BUILD)/tests/test_enrich: $(call obj,tests/unit/test_enrich.c ingest/enrich.c) $(LIB_OBJ)
+$(UNIT_TESTS):
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+$(BUILD)/tests/topic-dump: $(call obj,tests/integration/topic_dump.c) $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/bench/producer-baseline: $(call obj,scripts/bench/producer_baseline.c) $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Installs missing Debian packages only when a library is not found.
+deps:
+	@pkg-config --exists $(PKGS) && [ -e /usr/include/cmocka.h ] && \
+	  command -v python3 >/dev/null || scripts/install-deps.sh
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	scripts/run-local.sh
+
+test: deps
+	@$(MAKE) --no-print-directory all tests
+	@$(MAKE) --no-print-directory all tests BUILD=build/asan SAN=1
+	tests/run.sh build
+	tests/run.sh build/asan
+
+bench: deps
+	@scripts/install-deps.sh --bench
+	@$(MAKE) --no-print-directory all $(BENCH_TOOLS)
+	scripts/bench/run.sh
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+	  --inline-suppr -Icommon -Ischema -Iingest common schema ingest scripts
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,301 @@
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct config_option *config_find(const struct config *cfg,
+                                               const char *name, size_t len) {
+    for (const struct config_option *o = cfg->opts; o->name; o++)
+        if (strlen(o->name) == len && !strncmp(o->name, name, len))
+            return o;
+    return NULL;
+}
+
+static void config_env_name(const struct config_option *o, char *buf,
+                            size_t size) {
+    size_t n = (size_t)snprintf(buf, size, "ACTIVITY_");
+    for (const char *p = o->name; *p && n + 1 < size; p++)
+        buf[n++] = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
+    buf[n] = '\0';
+}
+
+static int config_choice_ok(const char *choices, const char *v) {
+    size_t len = strlen(v);
+    for (const char *p = choices; *p;) {
+        const char *bar = strchr(p, '|');
+        size_t n = bar ? (size_t)(bar - p) : strlen(p);
+        if (n == len && !strncmp(p, v, n))
+            return 1;
+        p += n + (bar ? 1 : 0);
+    }
+    return 0;
+}
+
+/* Sets one option from text; 'from' names the source for the error. */
+static int config_set(const struct config_option *o, const char *v,
+                      const char *from, char *errbuf, size_t errsize) {
+    switch (o->type) {
+    case CONFIG_STRING:
+        if (o->choices && !config_choice_ok(o->choices, v)) {
+            snprintf(errbuf, errsize, "%s: --%s must be one of %s, not '%s'",
+                     from, o->name, o->choices, v);
+            return -1;
+        }
+        free(*(char **)o->dest);
+        *(char **)o->dest = strdup(v);
+        return 0;
+    case CONFIG_INT: {
+        char *end;
+        long n;
+        errno = 0;
+        n = strtol(v, &end, 10);
+        if (errno || end == v || *end || n < o->min || n > o->max) {
+            snprintf(errbuf, errsize,
+                     "%s: --%s must be an integer from %ld to %ld, not '%s'",
+                     from, o->name, o->min, o->max, v);
+            return -1;
+        }
+        *(long *)o->dest = n;
+        return 0;
+    }
+    case CONFIG_BOOL:
+        if (!strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "yes"))
+            *(int *)o->dest = 1;
+        else if (!strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "no"))
+            *(int *)o->dest = 0;
+        else {
+            snprintf(errbuf, errsize, "%s: --%s must be true or false, not '%s'",
+                     from, o->name, v);
+            return -1;
+        }
+        return 0;
+    }
+    return -1;
+}
+
+static int config_add_kafka(struct config *cfg, const char *kv, const char *from,
+                            char *errbuf, size_t errsize) {
+    char **props;
+    if (!cfg->takes_kafka) {
+        snprintf(errbuf, errsize, "%s: %s takes no Kafka properties", from,
+                 cfg->prog);
+        return -1;
+    }
+    if (!strchr(kv, '=') || kv[0] == '=') {
+        snprintf(errbuf, errsize, "%s: Kafka property '%s' is not key=value",
+                 from, kv);
+        return -1;
+    }
+    props = realloc(cfg->kafka_props,
+                    sizeof(*props) * (size_t)(cfg->kafka_prop_cnt + 1));
+    if (!props)
+        abort();
+    cfg->kafka_props = props;
+    props[cfg->kafka_prop_cnt++] = strdup(kv);
+    return 0;
+}
+
+static char *config_trim(char *s) {
+    char *e;
+    while (isspace((unsigned char)*s))
+        s++;
+    e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1]))
+        *--e = '\0';
+    return s;
+}
+
+static int config_read_file(struct config *cfg, const char *path, char *errbuf,
+                            size_t errsize) {
+    FILE *f = fopen(path, "r");
+    char line[4096], from[512], kv[4096];
+    int lineno = 0, rc = 0;
+
+    if (!f) {
+        snprintf(errbuf, errsize, "--config %s: %s", path, strerror(errno));
+        return -1;
+    }
+    while (rc == 0 && fgets(line, sizeof(line), f)) {
+        char *s, *eq, *key, *val;
+        const struct config_option *o;
+        lineno++;
+        snprintf(from, sizeof(from), "%s:%d", path, lineno);
+        if ((s = strchr(line, '#')))
+            *s = '\0';
+        s = config_trim(line);
+        if (!*s)
+            continue;
+        if (!(eq = strchr(s, '='))) {
+            snprintf(errbuf, errsize, "%s: expected 'name = value'", from);
+            rc = -1;
+            break;
+        }
+        *eq = '\0';
+        key = config_trim(s);
+        val = config_trim(eq + 1);
+        if (!strncmp(key, "kafka.", 6)) {
+            snprintf(kv, sizeof(kv), "%s=%s", key + 6, val);
+            rc = config_add_kafka(cfg, kv, from, errbuf, errsize);
+        } else if ((o = config_find(cfg, key, strlen(key)))) {
+            rc = config_set(o, val, from, errbuf, errsize);
+        } else {
+            snprintf(errbuf, errsize, "%s: unknown setting '%s'", from, key);
+            rc = -1;
+        }
+    }
+    fclose(f);
+    return rc;
+}
+
+static const char *config_type_arg(const struct config_option *o) {
+    switch (o->type) {
+    case CONFIG_INT: return "N";
+    case CONFIG_BOOL: return "[true|false]";
+    default: return o->choices ? o->choices : "VALUE";
+    }
+}
+
+static void config_help(const struct config *cfg, int markdown) {
+    char env[128];
+    if (markdown) {
+        printf("| flag | environment | default | meaning |\n|---|---|---|---|\n");
+    } else {
+        printf("Usage: %s [options]\n\n%s\n\nOptions (flag, then environment "
+               "variable; flags override the environment, which overrides "
+               "--config):\n",
+               cfg->prog, cfg->summary);
+    }
+    for (const struct config_option *o = cfg->opts; o->name; o++) {
+        config_env_name(o, env, sizeof(env));
+        if (markdown)
+            printf("| `--%s %s` | `%s` | %s | %s |\n", o->name,
+                   config_type_arg(o), env, o->def && *o->def ? o->def : "",
+                   o->help);
+        else
+            printf("  --%s %s\n      %s\n      [%s; default: %s]\n", o->name,
+                   config_type_arg(o), o->help, env,
+                   o->def && *o->def ? o->def : "none");
+    }
+    if (markdown) {
+        printf("| `--config FILE` | | | read `name = value` lines first; "
+               "`kafka.<prop>` keys go to librdkafka |\n");
+        if (cfg->takes_kafka)
+            printf("| `-X prop=value` | | | librdkafka property, passed "
+                   "unchanged (repeatable) |\n");
+        return;
+    }
+    printf("  --config FILE\n      read 'name = value' lines first ('#' "
+           "comments);\n      'kafka.<prop> = value' lines are librdkafka "
+           "properties\n");
+    if (cfg->takes_kafka)
+        printf("  -X prop=value\n      librdkafka property, passed unchanged "
+               "(repeatable), e.g.\n      -X security.protocol=SASL_SSL -X "
+               "compression.type=zstd\n");
+    printf("  -h, --help\n      show this help\n");
+}
+
+int config_parse(struct config *cfg, int argc, char **argv, char *errbuf,
+                 size_t errsize) {
+    char env[128];
+    const char *v;
+
+    for (const struct config_option *o = cfg->opts; o->name; o++)
+        if (o->def && config_set(o, o->def, "default", errbuf, errsize))
+            return -1;
+
+    /* --config and --help first: they decide what the other sources mean. */
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            config_help(cfg, 0);
+            return 1;
+        }
+        if (!strcmp(argv[i], "--help-markdown")) {
+            config_help(cfg, 1);
+            return 1;
+        }
+        if (!strcmp(argv[i], "--config") || !strncmp(argv[i], "--config=", 9)) {
+            const char *path = argv[i][8] == '=' ? argv[i] + 9 : argv[++i];
+            if (!path) {
+                snprintf(errbuf, errsize, "--config needs a file name");
+                return -1;
+            }
+            if (config_read_file(cfg, path, errbuf, errsize))
+                return -1;
+        }
+    }
+
+    for (const struct config_option *o = cfg->opts; o->name; o++) {
+        config_env_name(o, env, sizeof(env));
+        if ((v = getenv(env)) && config_set(o, v, env, errbuf, errsize))
+            return -1;
+    }
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *eq;
+        const struct config_option *o;
+        char from[160];
+
+        if (!strcmp(a, "--config")) {
+            i++;
+            continue;
+        }
+        if (!strncmp(a, "--config=", 9))
+            continue;
+        if (!strcmp(a, "-X")) {
+            if (i + 1 >= argc) {
+                snprintf(errbuf, errsize, "-X needs prop=value");
+                return -1;
+            }
+            if (config_add_kafka(cfg, argv[++i], "-X", errbuf, errsize))
+                return -1;
+            continue;
+        }
+        if (!strncmp(a, "-X", 2)) {
+            if (config_add_kafka(cfg, a + 2, "-X", errbuf, errsize))
+                return -1;
+            continue;
+        }
+        if (strncmp(a, "--", 2)) {
+            snprintf(errbuf, errsize, "unexpected argument '%s' (see --help)", a);
+            return -1;
+        }
+        a += 2;
+        eq = strchr(a, '=');
+        o = config_find(cfg, a, eq ? (size_t)(eq - a) : strlen(a));
+        if (!o) {
+            snprintf(errbuf, errsize, "unknown flag '--%.*s' (see --help)",
+                     eq ? (int)(eq - a) : (int)strlen(a), a);
+            return -1;
+        }
+        snprintf(from, sizeof(from), "flag --%s", o->name);
+        if (eq)
+            v = eq + 1;
+        else if (o->type == CONFIG_BOOL)
+            v = "true";
+        else if (i + 1 < argc)
+            v = argv[++i];
+        else {
+            snprintf(errbuf, errsize, "--%s needs a value", o->name);
+            return -1;
+        }
+        if (config_set(o, v, from, errbuf, errsize))
+            return -1;
+    }
+    return 0;
+}
+
+void config_free(struct config *cfg) {
+    for (const struct config_option *o = cfg->opts; o->name; o++)
+        if (o->type == CONFIG_STRING) {
+            free(*(char **)o->dest);
+            *(char **)o->dest = NULL;
+        }
+    for (int i = 0; i < cfg->kafka_prop_cnt; i++)
+        free(cfg->kafka_props[i]);
+    free(cfg->kafka_props);
+    cfg->kafka_props = NULL;
+    cfg->kafka_prop_cnt = 0;
+}

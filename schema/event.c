@@ -1,0 +1,486 @@
+#include "event.h"
+
+#include "timefmt.h"
+
+#include <assert.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+
+/* Largest integer a double (and so JSON_DECODE_INT_AS_REAL) holds exactly. */
+#define SCHEMA_MAX_SAFE_INT 9007199254740991.0
+/* 9999-12-31T23:59:59.999Z: timefmt's upper bound. */
+#define SCHEMA_MAX_TS_MS 253402300799999.0
+#define SCHEMA_MAX_RESULTS 2147483647.0
+
+enum field_kind {
+    F_SITE,  /* 1..max_id of [A-Za-z0-9._:-] */
+    F_ID,    /* 1..max_id, no control characters */
+    F_UUID,  /* 8-4-4-4-12 hex, stored lower-case */
+    F_TEXT,  /* 0..max_text */
+    F_QUERY, /* 1..max_text */
+    F_URL,   /* http(s)://..., 1..max_url */
+    F_ANYURL,/* 0..max_url, any scheme or relative */
+    F_TIME,  /* RFC 3339 text or epoch milliseconds */
+    F_COUNT, /* integer 0..2^31-1 */
+    F_PROPS, /* flat object of string/number/bool */
+};
+
+#define T_PV (1u << SCHEMA_PAGEVIEW)
+#define T_CL (1u << SCHEMA_CLICK)
+#define T_SE (1u << SCHEMA_SEARCH)
+#define T_ALL (T_PV | T_CL | T_SE)
+
+struct field {
+    const char *name;
+    enum field_kind kind;
+    unsigned allowed;  /* types that may carry it */
+    unsigned required; /* types that must carry it */
+};
+
+/* Table order is the canonical output order. "type" is handled apart. */
+/* Indices the builder needs by name; asserted against the table below. */
+enum { FIELD_EVENT_ID = 0, FIELD_ANON = 2, FIELD_USER = 3 };
+
+static const struct field fields[] = {
+    {"event_id", F_UUID, T_ALL, 0},
+    {"site", F_SITE, T_ALL, T_ALL},
+    {"anonymous_id", F_ID, T_ALL, 0},
+    {"user_id", F_ID, T_ALL, 0},
+    {"session_id", F_ID, T_ALL, 0},
+    {"url", F_URL, T_ALL, T_ALL},
+    {"referrer", F_ANYURL, T_ALL, 0},
+    {"title", F_TEXT, T_ALL, 0},
+    {"ts", F_TIME, T_ALL, T_ALL},
+    {"target", F_QUERY, T_CL, T_CL},
+    {"href", F_ANYURL, T_CL, 0},
+    {"text", F_TEXT, T_CL, 0},
+    {"query", F_QUERY, T_SE, T_SE},
+    {"results", F_COUNT, T_SE, T_SE},
+    {"props", F_PROPS, T_ALL, 0},
+};
+#define FIELD_CNT (sizeof(fields) / sizeof(fields[0]))
+
+static const char *type_names[SCHEMA_TYPE_CNT] = {"pageview", "click", "search"};
+static const char *type_ids[SCHEMA_TYPE_CNT] = {
+    "activity/pageview/1", "activity/click/1", "activity/search/1"};
+
+void schema_limits_default(struct schema_limits *lim) {
+    lim->max_id = 128;
+    lim->max_text = 512;
+    lim->max_url = 2048;
+    lim->max_props = 32;
+    lim->max_prop_key = 64;
+    lim->max_event_bytes = 16384;
+    lim->max_batch = 500;
+}
+
+const char *schema_type_name(enum schema_type type) { return type_names[type]; }
+const char *schema_type_id(enum schema_type type) { return type_ids[type]; }
+
+json_t *schema_json_parse(const char *buf, size_t len, char *errbuf,
+                          size_t errsize) {
+    json_error_t jerr;
+    json_t *root = json_loadb(buf, len,
+                              JSON_DECODE_INT_AS_REAL | JSON_REJECT_DUPLICATES,
+                              &jerr);
+    if (!root)
+        snprintf(errbuf, errsize, "invalid JSON at line %d column %d: %s",
+                 jerr.line, jerr.column, jerr.text);
+    return root;
+}
+
+int schema_parse_time(const json_t *v, int64_t *ms) {
+    if (json_is_string(v))
+        return timefmt_parse(json_string_value(v), ms);
+    if (json_is_real(v)) {
+        double d = json_real_value(v);
+        if (d < 0 || d > SCHEMA_MAX_TS_MS || d != floor(d))
+            return -1;
+        *ms = (int64_t)d;
+        return 0;
+    }
+    return -1;
+}
+
+int schema_batch_unpack(json_t *root, json_t **events, int64_t *sent_at_ms,
+                        char *errbuf, size_t errsize) {
+    json_t *sent, *arr;
+    const char *key;
+    json_t *val;
+
+    *sent_at_ms = -1;
+    if (json_is_array(root)) {
+        *events = json_incref(root);
+        return 0;
+    }
+    if (!json_is_object(root)) {
+        snprintf(errbuf, errsize,
+                 "body must be an event object, an array of events or "
+                 "{\"sent_at\": ..., \"events\": [...]}");
+        return -1;
+    }
+    if (!(arr = json_object_get(root, "events"))) {
+        *events = json_array();
+        json_array_append(*events, root);
+        return 0;
+    }
+    json_object_foreach(root, key, val) {
+        if (strcmp(key, "events") && strcmp(key, "sent_at")) {
+            snprintf(errbuf, errsize,
+                     "batch field '%.64s' is unknown: a batch has only "
+                     "'sent_at' and 'events'",
+                     key);
+            return -1;
+        }
+    }
+    if (!json_is_array(arr)) {
+        snprintf(errbuf, errsize, "batch field 'events' must be an array");
+        return -1;
+    }
+    if ((sent = json_object_get(root, "sent_at")) &&
+        schema_parse_time(sent, sent_at_ms)) {
+        snprintf(errbuf, errsize,
+                 "batch field 'sent_at' must be an RFC 3339 timestamp or "
+                 "epoch milliseconds");
+        return -1;
+    }
+    *events = json_incref(arr);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- strings */
+
+static int has_control(const char *s, size_t len) {
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return 1;
+    return 0;
+}
+
+/* One error exit for every rule, so each message has the same shape. */
+#define FAIL(code, ...)                                                        \
+    do {                                                                       \
+        snprintf(errbuf, errsize, __VA_ARGS__);                                \
+        *reason = (code);                                                      \
+        return -1;                                                             \
+    } while (0)
+
+static int check_string(const char *name, const json_t *v, size_t min,
+                        size_t max, char *errbuf, size_t errsize,
+                        const char **reason) {
+    size_t len;
+    if (!json_is_string(v))
+        FAIL(SCHEMA_ERR_TYPE, "field '%s' must be a string", name);
+    len = json_string_length(v);
+    if (len < min)
+        FAIL(SCHEMA_ERR_VALUE, "field '%s' must not be empty", name);
+    if (len > max)
+        FAIL(SCHEMA_ERR_LENGTH, "field '%s' is %zu bytes long; the limit is %zu",
+             name, len, max);
+    if (has_control(json_string_value(v), len))
+        FAIL(SCHEMA_ERR_VALUE, "field '%s' contains a control character", name);
+    return 0;
+}
+
+static int is_uuid(const char *s) {
+    for (int i = 0; i < 36; i++) {
+        char c = s[i];
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (c != '-')
+                return 0;
+        } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+                     (c >= 'A' && c <= 'F'))) {
+            return 0;
+        }
+    }
+    return s[36] == '\0';
+}
+
+static void uuid_v4(char out[37]) {
+    unsigned char b[16];
+    if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
+        abort(); /* the kernel's CSPRNG does not fail once initialised */
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    snprintf(out, 37,
+             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10],
+             b[11], b[12], b[13], b[14], b[15]);
+}
+
+/* An integral double in the safe range becomes an integer again. */
+static json_t *number_out(double d) {
+    if (d == floor(d) && fabs(d) <= SCHEMA_MAX_SAFE_INT)
+        return json_integer((json_int_t)d);
+    return json_real(d);
+}
+
+static int check_props(const struct schema_limits *lim, const json_t *v,
+                       json_t **out, char *errbuf, size_t errsize,
+                       const char **reason) {
+    const char *k;
+    json_t *pv;
+    if (!json_is_object(v))
+        FAIL(SCHEMA_ERR_TYPE, "field 'props' must be an object");
+    if (json_object_size(v) > lim->max_props)
+        FAIL(SCHEMA_ERR_LENGTH, "field 'props' has %zu keys; the limit is %zu",
+             json_object_size(v), lim->max_props);
+    *out = json_object();
+    json_object_foreach((json_t *)v, k, pv) {
+        size_t klen = strlen(k);
+        json_t *o;
+        if (klen == 0 || klen > lim->max_prop_key || has_control(k, klen)) {
+            json_decref(*out);
+            FAIL(SCHEMA_ERR_VALUE,
+                 "props key '%.64s' must be 1 to %zu bytes without control "
+                 "characters",
+                 k, lim->max_prop_key);
+        }
+        if (json_is_string(pv)) {
+            size_t len = json_string_length(pv);
+            if (len > lim->max_text || has_control(json_string_value(pv), len)) {
+                json_decref(*out);
+                FAIL(len > lim->max_text ? SCHEMA_ERR_LENGTH : SCHEMA_ERR_VALUE,
+                     "props.%.64s must be at most %zu bytes without control "
+                     "characters",
+                     k, lim->max_text);
+            }
+            o = json_incref(pv);
+        } else if (json_is_real(pv)) {
+            o = number_out(json_real_value(pv));
+        } else if (json_is_boolean(pv)) {
+            o = json_incref(pv);
+        } else {
+            json_decref(*out);
+            FAIL(SCHEMA_ERR_TYPE,
+                 "props.%.64s must be a string, number or boolean (nested "
+                 "objects, arrays and null are not allowed)",
+                 k);
+        }
+        json_object_set_new(*out, k, o);
+    }
+    return 0;
+}
+
+/* Validates one field value and returns its canonical form in *out. */
+static int check_field(const struct schema_limits *lim, const struct field *f,
+                       const json_t *v, json_t **out, char *errbuf,
+                       size_t errsize, const char **reason) {
+    const char *s;
+    int64_t ms;
+    double d;
+
+    switch (f->kind) {
+    case F_SITE:
+        if (check_string(f->name, v, 1, lim->max_id, errbuf, errsize, reason))
+            return -1;
+        for (s = json_string_value(v); *s; s++)
+            if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+                  (*s >= '0' && *s <= '9') || *s == '.' || *s == '_' ||
+                  *s == '-' || *s == ':'))
+                FAIL(SCHEMA_ERR_VALUE,
+                     "field 'site' may contain only letters, digits and . _ - :");
+        break;
+    case F_ID:
+        if (check_string(f->name, v, 1, lim->max_id, errbuf, errsize, reason))
+            return -1;
+        break;
+    case F_UUID: {
+        char lower[37];
+        if (!json_is_string(v))
+            FAIL(SCHEMA_ERR_TYPE, "field 'event_id' must be a string");
+        if (json_string_length(v) != 36 || !is_uuid(json_string_value(v)))
+            FAIL(SCHEMA_ERR_VALUE,
+                 "field 'event_id' must be a UUID like "
+                 "\"0b8e5f2a-9c1d-4e7a-8f3b-2d6c1a9e4b70\"");
+        for (int i = 0; i < 37; i++) {
+            char c = json_string_value(v)[i];
+            lower[i] = (c >= 'A' && c <= 'F') ? (char)(c + 32) : c;
+        }
+        *out = json_string(lower);
+        return 0;
+    }
+    case F_TEXT:
+        if (check_string(f->name, v, 0, lim->max_text, errbuf, errsize, reason))
+            return -1;
+        break;
+    case F_QUERY:
+        if (check_string(f->name, v, 1, lim->max_text, errbuf, errsize, reason))
+            return -1;
+        break;
+    case F_URL:
+        if (check_string(f->name, v, 1, lim->max_url, errbuf, errsize, reason))
+            return -1;
+        s = json_string_value(v);
+        if (strncasecmp(s, "http://", 7) && strncasecmp(s, "https://", 8))
+            FAIL(SCHEMA_ERR_VALUE, "field '%s' must be an http:// or https:// URL",
+                 f->name);
+        break;
+    case F_ANYURL:
+        if (check_string(f->name, v, 0, lim->max_url, errbuf, errsize, reason))
+            return -1;
+        break;
+    case F_TIME:
+        if (!json_is_string(v) && !json_is_real(v))
+            FAIL(SCHEMA_ERR_TYPE,
+                 "field '%s' must be an RFC 3339 string or epoch milliseconds",
+                 f->name);
+        if (schema_parse_time(v, &ms))
+            FAIL(SCHEMA_ERR_VALUE,
+                 "field '%s' must be an RFC 3339 timestamp (like "
+                 "\"2026-11-24T10:00:00.000Z\") or whole epoch milliseconds "
+                 "from 0, between 1970 and 9999",
+                 f->name);
+        *out = json_integer(ms); /* the caller formats it after skew fix */
+        return 0;
+    case F_COUNT:
+        if (!json_is_real(v))
+            FAIL(SCHEMA_ERR_TYPE, "field '%s' must be a number", f->name);
+        d = json_real_value(v);
+        if (d < 0 || d > SCHEMA_MAX_RESULTS || d != floor(d))
+            FAIL(SCHEMA_ERR_VALUE,
+                 "field '%s' must be a whole number from 0 to 2147483647",
+                 f->name);
+        *out = json_integer((json_int_t)d);
+        return 0;
+    case F_PROPS:
+        return check_props(lim, v, out, errbuf, errsize, reason);
+    }
+    *out = json_incref((json_t *)v);
+    return 0;
+}
+
+int schema_event_build(const struct schema_limits *lim, const json_t *in,
+                       const struct schema_context *ctx,
+                       struct schema_event *out, char *errbuf, size_t errsize,
+                       const char **reason) {
+    const json_t *tv;
+    const char *key, *tname;
+    json_t *val, *ev, *vals[FIELD_CNT] = {0};
+    unsigned bit;
+    int type = -1, rc = -1;
+    int64_t client_ms = 0, ts_ms;
+    char tsbuf[TIMEFMT_LEN];
+
+    assert(!strcmp(fields[FIELD_EVENT_ID].name, "event_id") &&
+           !strcmp(fields[FIELD_ANON].name, "anonymous_id") &&
+           !strcmp(fields[FIELD_USER].name, "user_id"));
+    memset(out, 0, sizeof(*out));
+    if (!json_is_object(in))
+        FAIL(SCHEMA_ERR_NOT_OBJECT, "an event must be a JSON object");
+    if (!(tv = json_object_get(in, "type")))
+        FAIL(SCHEMA_ERR_MISSING, "missing field 'type'");
+    if (!json_is_string(tv))
+        FAIL(SCHEMA_ERR_TYPE, "field 'type' must be a string");
+    tname = json_string_value(tv);
+    for (int i = 0; i < SCHEMA_TYPE_CNT; i++)
+        if (!strcmp(tname, type_names[i]))
+            type = i;
+    if (type < 0)
+        FAIL(SCHEMA_ERR_UNKNOWN_TYPE,
+             "field 'type' is '%.64s'; it must be pageview, click or search",
+             tname);
+    bit = 1u << type;
+
+    json_object_foreach((json_t *)in, key, val) {
+        size_t i;
+        if (!strcmp(key, "type"))
+            continue;
+        for (i = 0; i < FIELD_CNT; i++)
+            if (!strcmp(key, fields[i].name))
+                break;
+        if (i == FIELD_CNT || !(fields[i].allowed & bit))
+            FAIL(SCHEMA_ERR_UNKNOWN_FIELD,
+                 "field '%.64s' is not part of a %s event", key, tname);
+    }
+
+    for (size_t i = 0; i < FIELD_CNT; i++) {
+        const json_t *v = json_object_get(in, fields[i].name);
+        if (!v) {
+            if (fields[i].required & bit) {
+                snprintf(errbuf, errsize, "missing field '%s'", fields[i].name);
+                *reason = SCHEMA_ERR_MISSING;
+                goto done;
+            }
+            continue;
+        }
+        if (check_field(lim, &fields[i], v, &vals[i], errbuf, errsize, reason))
+            goto done;
+    }
+    if (!vals[FIELD_ANON] && !vals[FIELD_USER]) {
+        snprintf(errbuf, errsize, "missing field 'anonymous_id' (or 'user_id')");
+        *reason = SCHEMA_ERR_MISSING;
+        goto done;
+    }
+
+    ev = json_object();
+    json_object_set_new(ev, "type", json_string(tname));
+    out->type = (enum schema_type)type;
+    for (size_t i = 0; i < FIELD_CNT; i++) {
+        if (i == FIELD_EVENT_ID) {
+            if (vals[FIELD_EVENT_ID])
+                snprintf(out->event_id, sizeof(out->event_id), "%s",
+                         json_string_value(vals[FIELD_EVENT_ID]));
+            else
+                uuid_v4(out->event_id);
+            json_object_set_new(ev, "event_id", json_string(out->event_id));
+            continue;
+        }
+        if (!vals[i])
+            continue;
+        if (fields[i].kind == F_TIME) {
+            /* Clock skew: the client's clock was off by (received_at -
+             * sent_at) when it sent the batch; assume the same at ts. */
+            client_ms = json_integer_value(vals[i]);
+            ts_ms = client_ms;
+            if (ctx->sent_at_ms >= 0)
+                ts_ms += ctx->received_at_ms - ctx->sent_at_ms;
+            if (ts_ms < 0)
+                ts_ms = 0;
+            timefmt_format(ts_ms, tsbuf);
+            json_object_set_new(ev, "ts", json_string(tsbuf));
+            timefmt_format(client_ms, tsbuf);
+            json_object_set_new(ev, "client_ts", json_string(tsbuf));
+            timefmt_format(ctx->received_at_ms, tsbuf);
+            json_object_set_new(ev, "received_at", json_string(tsbuf));
+            continue;
+        }
+        json_object_set(ev, fields[i].name, vals[i]);
+    }
+    if (ctx->user_agent)
+        json_object_set_new(ev, "user_agent", json_string(ctx->user_agent));
+    if (ctx->ip)
+        json_object_set_new(ev, "ip", json_string(ctx->ip));
+    json_object_set_new(ev, "bot", json_boolean(ctx->bot));
+
+    out->json = json_dumps(ev, JSON_COMPACT);
+    json_decref(ev);
+    if (!out->json)
+        abort(); /* only fails when out of memory */
+    out->json_len = strlen(out->json);
+    if (out->json_len > lim->max_event_bytes) {
+        snprintf(errbuf, errsize, "event is %zu bytes; the limit is %zu",
+                 out->json_len, lim->max_event_bytes);
+        *reason = SCHEMA_ERR_SIZE;
+        schema_event_clear(out);
+        goto done;
+    }
+    out->key = strdup(
+        json_string_value(vals[FIELD_ANON] ? vals[FIELD_ANON] : vals[FIELD_USER]));
+    rc = 0;
+done:
+    for (size_t i = 0; i < FIELD_CNT; i++)
+        json_decref(vals[i]);
+    return rc;
+}
+
+void schema_event_clear(struct schema_event *ev) {
+    free(ev->json);
+    free(ev->key);
+    ev->json = ev->key = NULL;
+    ev->json_len = 0;
+}

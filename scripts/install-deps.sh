@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs exactly the Debian packages activity-tracker needs, and only those
+# missing, so it is cheap to call before every build and test run.
+#   scripts/install-deps.sh          build + test dependencies
+#   scripts/install-deps.sh --bench  also the benchmark tools (wrk, nginx)
+set -euo pipefail
+
+pkgs=(build-essential pkg-config librdkafka-dev libmicrohttpd-dev libjansson-dev
+      libsqlite3-dev libcmocka-dev zlib1g-dev python3)
+if [ "${1:-}" = "--bench" ]; then
+  pkgs+=(wrk nginx-light)
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "install-deps: installing ${missing[*]}" >&2
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
