@@ -16,8 +16,10 @@ static void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac,
     log_msg(l, "librdkafka %s %s: %s", rd_kafka_name(rk), fac, buf);
 }
 
-rd_kafka_conf_t *kafka_conf_new(const char *brokers, char *const *props,
-                                int prop_cnt, char *errbuf, size_t errsize) {
+rd_kafka_conf_t *kafka_conf_new(const char *brokers,
+                                const char *const (*defaults)[2],
+                                char *const *props, int prop_cnt, char *errbuf,
+                                size_t errsize) {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     char key[512], err[512];
 
@@ -29,6 +31,14 @@ rd_kafka_conf_t *kafka_conf_new(const char *brokers, char *const *props,
         rd_kafka_conf_destroy(conf);
         return NULL;
     }
+    for (; defaults && defaults[0][0]; defaults++)
+        if (rd_kafka_conf_set(conf, defaults[0][0], defaults[0][1], err,
+                              sizeof(err)) != RD_KAFKA_CONF_OK) {
+            snprintf(errbuf, errsize, "default %s=%s: %s", defaults[0][0],
+                     defaults[0][1], err);
+            rd_kafka_conf_destroy(conf);
+            return NULL;
+        }
     for (int i = 0; i < prop_cnt; i++) {
         const char *eq = strchr(props[i], '=');
         size_t klen = (size_t)(eq - props[i]);

@@ -7,10 +7,13 @@
 #include <librdkafka/rdkafka.h>
 #include <stddef.h>
 
-/* Returns a new conf with bootstrap.servers = brokers (if non-empty) and then
- * each "key=value" of props applied in order (later ones win), or NULL with
+/* Returns a new conf with bootstrap.servers = brokers (if non-empty), then
+ * the program's defaults (pairs, NULL-terminated; may be NULL), then each
+ * "key=value" of props in order, so the user's -X always wins. NULL with
  * errbuf naming the property librdkafka refused. Caller owns the conf. */
-rd_kafka_conf_t *kafka_conf_new(const char *brokers, char *const *props,
-                                int prop_cnt, char *errbuf, size_t errsize);
+rd_kafka_conf_t *kafka_conf_new(const char *brokers,
+                                const char *const (*defaults)[2],
+                                char *const *props, int prop_cnt, char *errbuf,
+                                size_t errsize);
 
 #endif

@@ -74,7 +74,7 @@ int main(int argc, char **argv) {
     }
     log_init("activity-devbroker", LOG_WARN);
 
-    conf = kafka_conf_new(NULL, NULL, 0, errbuf, sizeof(errbuf));
+    conf = kafka_conf_new(NULL, NULL, NULL, 0, errbuf, sizeof(errbuf));
     rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errbuf, sizeof(errbuf));
     if (!rk) {
         fprintf(stderr, "activity-devbroker: %s\n", errbuf);

@@ -1,0 +1,561 @@
+#include "collector.h"
+
+#include "http.h"
+#include "log.h"
+#include "metrics.h"
+#include "timefmt.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+enum route { R_NOT_FOUND, R_EVENTS, R_VALIDATE, R_PIXEL, R_HEALTH, R_READY,
+             R_METRICS };
+
+struct collector {
+    struct collector_options o;
+    struct producer *producer;
+    char topics[SCHEMA_TYPE_CNT][256];
+    char topic_invalid[256];
+    atomic_int closing;
+};
+
+/* One HTTP request, from its first header to the completion callback. */
+struct req {
+    struct collector *c;
+    struct MHD_Connection *conn;
+    enum route route;
+    int is_options, method_ok;
+    struct http_body body;
+    char *origin;       /* echoed in CORS when allowed; NULL otherwise */
+    int origin_denied;
+    int media_error;    /* 415: unsupported Content-Type or -Encoding */
+    int gzip;
+    int64_t received_at_ms;
+    char ip[64];
+    int has_ip;
+    char ua[512];
+    int has_ua;
+
+    /* The answer, prepared before the deliveries are awaited. */
+    unsigned status;
+    json_t *answer;
+    long accepted_by_type[SCHEMA_TYPE_CNT];
+
+    pthread_mutex_t lock; /* guards the three below, shared with the poller */
+    int pending;          /* deliveries outstanding */
+    int suspended;
+    rd_kafka_resp_err_t err; /* first failed delivery */
+};
+
+static const char gif_1x1[] = {
+    'G', 'I', 'F', '8', '9', 'a', 1, 0, 1, 0, (char)0x80, 0, 0, 0, 0, 0,
+    (char)0xff, (char)0xff, (char)0xff, '!', (char)0xf9, 4, 1, 0, 0, 0, 0,
+    ',', 0, 0, 0, 0, 1, 0, 1, 0, 0, 2, 2, 'D', 1, 0, ';'};
+
+struct collector *collector_new(const struct collector_options *opts) {
+    struct collector *c = calloc(1, sizeof(*c));
+    c->o = *opts;
+    for (int t = 0; t < SCHEMA_TYPE_CNT; t++)
+        snprintf(c->topics[t], sizeof(c->topics[t]), "%s.%s", opts->topic_prefix,
+                 schema_type_name((enum schema_type)t));
+    snprintf(c->topic_invalid, sizeof(c->topic_invalid), "%s.invalid",
+             opts->topic_prefix);
+    return c;
+}
+
+void collector_set_producer(struct collector *c, struct producer *p) {
+    c->producer = p;
+}
+
+void collector_begin_shutdown(struct collector *c) { atomic_store(&c->closing, 1); }
+
+void collector_free(struct collector *c) { free(c); }
+
+/* ------------------------------------------------------------- routing */
+
+static enum route collector_route(const struct collector *c, const char *url) {
+    static const struct { const char *path; enum route r; } routes[] = {
+        {"/v1/events", R_EVENTS}, {"/v1/validate", R_VALIDATE},
+        {"/v1/pixel.gif", R_PIXEL}, {"/healthz", R_HEALTH},
+        {"/readyz", R_READY}, {"/metrics", R_METRICS}};
+    size_t plen = strlen(c->o.path_prefix);
+    if (strncmp(url, c->o.path_prefix, plen))
+        return R_NOT_FOUND;
+    url += plen;
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+        if (!strcmp(url, routes[i].path))
+            return routes[i].r;
+    return R_NOT_FOUND;
+}
+
+static const char *route_methods(enum route r) {
+    return r == R_EVENTS || r == R_VALIDATE ? "POST, OPTIONS"
+           : r == R_PIXEL                   ? "GET, OPTIONS"
+                                            : "GET";
+}
+
+/* ---------------------------------------------------------- dead letter */
+
+static char *base64(const char *in, size_t len) {
+    static const char tbl[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char *out = malloc((len + 2) / 3 * 4 + 1), *o = out;
+    for (size_t i = 0; i < len; i += 3) {
+        unsigned v = (unsigned char)in[i] << 16;
+        if (i + 1 < len) v |= (unsigned char)in[i + 1] << 8;
+        if (i + 2 < len) v |= (unsigned char)in[i + 2];
+        *o++ = tbl[(v >> 18) & 63];
+        *o++ = tbl[(v >> 12) & 63];
+        *o++ = i + 1 < len ? tbl[(v >> 6) & 63] : '=';
+        *o++ = i + 2 < len ? tbl[v & 63] : '=';
+    }
+    *o = '\0';
+    return out;
+}
+
+/* Counts a produce toward the request before enqueueing, so the delivery
+ * report can never see pending drop to zero early. */
+static void req_produce(struct req *r, const char *topic, const char *key,
+                        const char *value, size_t len, const char *schema_id) {
+    rd_kafka_resp_err_t err;
+    pthread_mutex_lock(&r->lock);
+    r->pending++;
+    pthread_mutex_unlock(&r->lock);
+    err = producer_send(r->c->producer, topic, key, value, len, schema_id, r);
+    if (err) {
+        log_warn("produce to %s failed: %s", topic, rd_kafka_err2str(err));
+        pthread_mutex_lock(&r->lock);
+        r->pending--;
+        if (!r->err)
+            r->err = err;
+        pthread_mutex_unlock(&r->lock);
+    }
+}
+
+/* Records a rejection: metrics, and (when not validating) the dead-letter
+ * record with the reason, the receive time, the sender and the input. */
+static void req_deadletter(struct req *r, const char *reason, const char *error,
+                           int index, const json_t *event) {
+    char ts[TIMEFMT_LEN], *text;
+    json_t *rec;
+
+    metrics_event_rejected(reason);
+    if (r->route == R_VALIDATE)
+        return;
+    timefmt_format(r->received_at_ms, ts);
+    rec = json_pack("{s:s,s:s,s:s,s:s}", "reason", reason, "error", error,
+                    "received_at", ts, "route",
+                    r->route == R_PIXEL ? "pixel" : "events");
+    json_object_set_new(rec, "remote_addr", r->has_ip ? json_string(r->ip) : json_null());
+    json_object_set_new(rec, "user_agent", r->has_ua ? json_string(r->ua) : json_null());
+    if (index >= 0)
+        json_object_set_new(rec, "index", json_integer(index));
+    if (event) {
+        json_object_set(rec, "event", (json_t *)event);
+    } else {
+        size_t keep = r->body.len < r->c->o.deadletter_max_body
+                          ? r->body.len
+                          : r->c->o.deadletter_max_body;
+        char *b64 = base64(r->body.buf ? r->body.buf : "", keep);
+        json_object_set_new(rec, "body_base64", json_string(b64));
+        json_object_set_new(rec, "body_bytes", json_integer((json_int_t)r->body.total));
+        json_object_set_new(rec, "body_truncated", json_boolean(keep < r->body.total));
+        free(b64);
+    }
+    text = json_dumps(rec, JSON_COMPACT);
+    json_decref(rec);
+    req_produce(r, r->c->topic_invalid, NULL, text, strlen(text),
+                "activity/invalid/1");
+    free(text);
+}
+
+/* A whole body is unusable: one answer, one dead-letter record. */
+static void req_reject_body(struct req *r, unsigned status, const char *reason,
+                            const char *error) {
+    r->status = status;
+    r->answer = json_pack("{s:s,s:s}", "error", error, "reason", reason);
+    req_deadletter(r, reason, error, -1, NULL);
+}
+
+/* ------------------------------------------------------------ ingestion */
+
+static void req_ingest_events(struct req *r, json_t *events, int64_t sent_at_ms) {
+    struct schema_context ctx = {r->received_at_ms, sent_at_ms,
+                                 r->has_ua ? r->ua : NULL,
+                                 r->has_ip ? r->ip : NULL,
+                                 enrich_is_bot(r->has_ua ? r->ua : NULL)};
+    json_t *rejected = json_array(), *ev;
+    size_t i, n = json_array_size(events), accepted = 0;
+    char errbuf[512];
+
+    json_array_foreach(events, i, ev) {
+        struct schema_event out;
+        const char *reason = NULL;
+        const json_t *site = json_object_get(ev, "site");
+
+        if (*r->c->o.sites && json_is_string(site) &&
+            !http_list_contains(r->c->o.sites, json_string_value(site))) {
+            snprintf(errbuf, sizeof(errbuf),
+                     "field 'site': '%.100s' is not an allowed site",
+                     json_string_value(site));
+            reason = "site_not_allowed";
+        } else if (schema_event_build(&r->c->o.limits, ev, &ctx, &out, errbuf,
+                                      sizeof(errbuf), &reason) == 0) {
+            if (r->route != R_VALIDATE)
+                req_produce(r, r->c->topics[out.type], out.key, out.json,
+                            out.json_len, schema_type_id(out.type));
+            r->accepted_by_type[out.type]++;
+            accepted++;
+            schema_event_clear(&out);
+            continue;
+        }
+        json_array_append_new(rejected, json_pack("{s:i,s:s,s:s}", "index", (int)i,
+                                                  "error", errbuf, "reason", reason));
+        req_deadletter(r, reason, errbuf, (int)i, ev);
+    }
+    r->status = (accepted == 0 && n > 0) ? 400 : 200;
+    r->answer = json_pack("{s:i,s:o}", "accepted", (int)accepted, "rejected", rejected);
+}
+
+static void req_ingest_body(struct req *r) {
+    struct collector *c = r->c;
+    const char *data = r->body.buf ? r->body.buf : "";
+    size_t len = r->body.len;
+    char *inflated = NULL, errbuf[512];
+    json_t *root, *events;
+    int64_t sent_at;
+
+    if (r->body.total > c->o.max_body) {
+        snprintf(errbuf, sizeof(errbuf), "body is %zu bytes; the limit is %zu",
+                 r->body.total, c->o.max_body);
+        req_reject_body(r, 413, "body_too_large", errbuf);
+        return;
+    }
+    if (r->gzip) {
+        int rc = http_gunzip(data, len, c->o.max_body, &inflated, &len, errbuf,
+                             sizeof(errbuf));
+        if (rc > 0) {
+            snprintf(errbuf, sizeof(errbuf),
+                     "gzip body inflates to more than %zu bytes", c->o.max_body);
+            req_reject_body(r, 413, "body_too_large", errbuf);
+            return;
+        }
+        if (rc < 0) {
+            req_reject_body(r, 400, "invalid_gzip", errbuf);
+            return;
+        }
+        data = inflated;
+    }
+    root = schema_json_parse(data, len, errbuf, sizeof(errbuf));
+    free(inflated);
+    if (!root) {
+        req_reject_body(r, 400, "invalid_json", errbuf);
+        return;
+    }
+    if (schema_batch_unpack(root, &events, &sent_at, errbuf, sizeof(errbuf))) {
+        json_decref(root);
+        req_reject_body(r, 400, "invalid_shape", errbuf);
+        return;
+    }
+    if (json_array_size(events) > c->o.limits.max_batch) {
+        snprintf(errbuf, sizeof(errbuf), "batch has %zu events; the limit is %zu",
+                 json_array_size(events), c->o.limits.max_batch);
+        req_reject_body(r, 413, "batch_too_large", errbuf);
+    } else {
+        req_ingest_events(r, events, sent_at);
+    }
+    json_decref(events);
+    json_decref(root);
+}
+
+struct pixel_args {
+    json_t *event;
+    const char *bad_key;
+};
+
+static enum MHD_Result pixel_arg(void *cls, enum MHD_ValueKind kind,
+                                 const char *key, const char *value) {
+    struct pixel_args *a = cls;
+    json_t *v;
+    (void)kind;
+    if (key[0] == '_') /* cache busters */
+        return MHD_YES;
+    value = value ? value : "";
+    /* Query strings carry only text: digits stand for numbers where the
+     * schema wants them. */
+    if ((!strcmp(key, "ts") || !strcmp(key, "results")) && *value &&
+        strspn(value, "0123456789") == strlen(value))
+        v = json_real(strtod(value, NULL));
+    else
+        v = json_string(value);
+    if (!v) {
+        a->bad_key = key;
+        return MHD_NO;
+    }
+    json_object_set_new(a->event, key, v);
+    return MHD_YES;
+}
+
+static void req_ingest_pixel(struct req *r) {
+    struct pixel_args a = {json_object(), NULL};
+    json_t *events;
+    char errbuf[300];
+
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, pixel_arg, &a);
+    if (a.bad_key) {
+        snprintf(errbuf, sizeof(errbuf), "query parameter '%.64s' is not valid UTF-8",
+                 a.bad_key);
+        json_decref(a.event);
+        req_reject_body(r, 400, SCHEMA_ERR_VALUE, errbuf);
+        return;
+    }
+    if (!json_object_get(a.event, "ts"))
+        json_object_set_new(a.event, "ts", json_real((double)r->received_at_ms));
+    events = json_pack("[o]", a.event);
+    req_ingest_events(r, events, -1);
+    json_decref(events);
+}
+
+/* ------------------------------------------------------------- answers */
+
+static enum MHD_Result req_answer(struct req *r) {
+    struct MHD_Response *resp;
+    unsigned status = r->status;
+
+    if (r->err && status == 200) {
+        char msg[300];
+        snprintf(msg, sizeof(msg),
+                 "Kafka did not acknowledge the events (%s); retry the same "
+                 "events (same event_id) later",
+                 rd_kafka_err2str(r->err));
+        json_decref(r->answer);
+        r->answer = NULL;
+        status = 503;
+        resp = http_response_json(json_pack("{s:s}", "error", msg));
+        MHD_add_response_header(resp, "Retry-After", "2");
+    } else {
+        if (r->err)
+            metrics_deadletter_failed(); /* the 4xx answer stands */
+        if (status == 200 && r->route != R_VALIDATE)
+            for (int t = 0; t < SCHEMA_TYPE_CNT; t++)
+                for (long k = 0; k < r->accepted_by_type[t]; k++)
+                    metrics_event_accepted((enum schema_type)t);
+        if (r->route == R_PIXEL && status == 200) {
+            json_decref(r->answer);
+            resp = http_response_bytes("image/gif", gif_1x1, sizeof(gif_1x1));
+        } else {
+            resp = http_response_json(r->answer);
+        }
+        r->answer = NULL;
+    }
+    metrics_request_done((int)status);
+    return http_queue(r->conn, status, resp, r->origin);
+}
+
+/* Either answers now or suspends until the last delivery report. */
+static enum MHD_Result req_finish(struct req *r) {
+    pthread_mutex_lock(&r->lock);
+    if (r->pending > 0) {
+        r->suspended = 1;
+        MHD_suspend_connection(r->conn);
+        pthread_mutex_unlock(&r->lock);
+        return MHD_YES;
+    }
+    pthread_mutex_unlock(&r->lock);
+    return req_answer(r);
+}
+
+void collector_on_delivery(void *opaque, rd_kafka_resp_err_t err, long latency_us) {
+    struct req *r = opaque;
+    metrics_produce_latency(latency_us);
+    pthread_mutex_lock(&r->lock);
+    if (err && !r->err)
+        r->err = err;
+    if (--r->pending == 0 && r->suspended) {
+        r->suspended = 0;
+        MHD_resume_connection(r->conn);
+    }
+    pthread_mutex_unlock(&r->lock);
+}
+
+static enum MHD_Result send_simple(struct req *r, unsigned status, const char *type,
+                                   const char *text) {
+    metrics_request_done((int)status);
+    return http_queue(r->conn, status, http_response_bytes(type, text, strlen(text)),
+                      r->origin);
+}
+
+static enum MHD_Result req_answer_fixed_route(struct req *r) {
+    char errbuf[300];
+    char *text;
+    enum MHD_Result ret;
+
+    switch (r->route) {
+    case R_HEALTH:
+        return send_simple(r, 200, "application/json", "{\"status\":\"ok\"}");
+    case R_READY:
+        if (producer_check_ready(r->c->producer, 2000, errbuf, sizeof(errbuf))) {
+            metrics_request_done(503);
+            return http_send_error(r->conn, 503, errbuf, NULL);
+        }
+        return send_simple(r, 200, "application/json", "{\"status\":\"ready\"}");
+    case R_METRICS:
+        text = metrics_render(producer_queue_len(r->c->producer));
+        ret = send_simple(r, 200, "text/plain; version=0.0.4", text);
+        free(text);
+        return ret;
+    default:
+        metrics_request_done(404);
+        return http_send_error(r->conn, 404, "no such path", r->origin);
+    }
+}
+
+/* --------------------------------------------------------- MHD handler */
+
+static void req_read_headers(struct req *r, const char *method) {
+    struct collector *c = r->c;
+    const char *origin = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Origin");
+    const char *ua = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "User-Agent");
+    const char *ctype, *cenc, *fwd;
+    const union MHD_ConnectionInfo *ci;
+
+    if (origin) {
+        if (http_list_contains(c->o.allow_origin, origin))
+            r->origin = strdup(origin);
+        else
+            r->origin_denied = 1;
+    }
+    if (ua) {
+        enrich_sanitize(ua, r->ua, sizeof(r->ua));
+        r->has_ua = 1;
+    }
+    fwd = c->o.trust_forwarded
+              ? MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Forwarded-For")
+              : NULL;
+    if (fwd) {
+        char first[64];
+        size_t n = strcspn(fwd, ",");
+        snprintf(first, sizeof(first), "%.*s", (int)(n < 63 ? n : 63), fwd);
+        r->has_ip = enrich_ip_text(first, c->o.ip_mode, r->ip, sizeof(r->ip)) == 0;
+    } else {
+        ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        r->has_ip = ci && enrich_ip_sockaddr(ci->client_addr, c->o.ip_mode, r->ip,
+                                             sizeof(r->ip)) == 0;
+    }
+
+    r->is_options = !strcmp(method, "OPTIONS");
+    r->method_ok = ((r->route == R_EVENTS || r->route == R_VALIDATE)
+                        ? !strcmp(method, "POST")
+                        : !strcmp(method, "GET")) ||
+                   (r->is_options && (r->route == R_EVENTS || r->route == R_VALIDATE ||
+                                      r->route == R_PIXEL));
+    if (r->route != R_EVENTS && r->route != R_VALIDATE)
+        return;
+    ctype = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Type");
+    cenc = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Encoding");
+    if (!ctype || (strncasecmp(ctype, "application/json", 16) &&
+                   strncasecmp(ctype, "text/plain", 10)))
+        r->media_error = 1;
+    if (cenc && !strcasecmp(cenc, "gzip"))
+        r->gzip = 1;
+    else if (cenc && strcasecmp(cenc, "identity"))
+        r->media_error = 1;
+}
+
+static enum MHD_Result req_preflight(struct req *r) {
+    struct MHD_Response *resp = http_response_bytes("text/plain", "", 0);
+    unsigned status = r->origin_denied ? 403 : 204;
+    MHD_add_response_header(resp, "Access-Control-Allow-Methods", route_methods(r->route));
+    MHD_add_response_header(resp, "Access-Control-Allow-Headers",
+                            "Content-Type, Content-Encoding");
+    MHD_add_response_header(resp, "Access-Control-Max-Age", "86400");
+    metrics_request_done((int)status);
+    return http_queue(r->conn, status, resp, r->origin);
+}
+
+enum MHD_Result collector_handle(void *cls, struct MHD_Connection *conn,
+                                 const char *url, const char *method,
+                                 const char *version, const char *upload_data,
+                                 size_t *upload_data_size, void **con_cls) {
+    struct collector *c = cls;
+    struct req *r = *con_cls;
+    (void)version;
+
+    if (!r) {
+        r = calloc(1, sizeof(*r));
+        r->c = c;
+        r->conn = conn;
+        r->route = collector_route(c, url);
+        r->body.limit = c->o.max_body;
+        pthread_mutex_init(&r->lock, NULL);
+        metrics_in_flight(1);
+        *con_cls = r;
+        req_read_headers(r, method);
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        http_body_append(&r->body, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (r->answer || r->status) /* resumed: every delivery has reported */
+        return req_answer(r);
+
+    if (atomic_load(&c->closing)) {
+        struct MHD_Response *resp = http_response_json(
+            json_pack("{s:s}", "error", "shutting down; retry on another instance"));
+        MHD_add_response_header(resp, "Retry-After", "2");
+        MHD_add_response_header(resp, "Connection", "close");
+        metrics_request_done(503);
+        return http_queue(conn, 503, resp, r->origin);
+    }
+    if (r->route == R_NOT_FOUND)
+        return req_answer_fixed_route(r);
+    if (!r->method_ok) {
+        struct MHD_Response *resp = http_response_json(json_pack(
+            "{s:s}", "error", "method not allowed on this path"));
+        MHD_add_response_header(resp, "Allow", route_methods(r->route));
+        metrics_request_done(405);
+        return http_queue(conn, 405, resp, r->origin);
+    }
+    if (r->is_options)
+        return req_preflight(r);
+    if (r->route != R_EVENTS && r->route != R_VALIDATE && r->route != R_PIXEL)
+        return req_answer_fixed_route(r);
+
+    r->received_at_ms = timefmt_now_ms();
+    if (r->origin_denied)
+        req_reject_body(r, 403, "origin_not_allowed", "this Origin may not send events");
+    else if (r->route == R_PIXEL)
+        req_ingest_pixel(r);
+    else if (r->media_error)
+        req_reject_body(r, 415, "unsupported_media_type",
+                        "Content-Type must be application/json or text/plain, "
+                        "Content-Encoding gzip or none");
+    else
+        req_ingest_body(r);
+    return req_finish(r);
+}
+
+void collector_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe) {
+    struct req *r = *con_cls;
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    if (!r)
+        return;
+    /* Only reachable once no delivery is outstanding: a suspended connection
+     * is not completed before it is resumed. */
+    http_body_free(&r->body);
+    json_decref(r->answer);
+    free(r->origin);
+    pthread_mutex_destroy(&r->lock);
+    free(r);
+    metrics_in_flight(-1);
+    *con_cls = NULL;
+}

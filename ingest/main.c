@@ -1,0 +1,200 @@
+/* activity-ingest: the HTTP collector. Reads its configuration, starts the
+ * Kafka producer and the HTTP server, and on SIGTERM/SIGINT shuts down
+ * without losing an acknowledged event:
+ *   1. stop accepting connections; new requests on open ones get 503;
+ *   2. wait until every in-flight request has been answered (each one's
+ *      deliveries report within --ack-timeout, so this ends);
+ *   3. flush the producer, stop the server, exit 0. */
+#include "collector.h"
+#include "config.h"
+#include "http.h"
+#include "kafka.h"
+#include "log.h"
+#include "metrics.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig) {
+    (void)sig;
+    stop_requested = 1;
+}
+
+int main(int argc, char **argv) {
+    char *brokers = NULL, *listen = NULL, *topic_prefix = NULL, *path_prefix = NULL,
+         *allow_origin = NULL, *sites = NULL, *ip_mode = NULL, *log_level = NULL;
+    long ack_timeout, max_body, max_batch, max_event, max_props, max_text, max_url,
+        threads, deadletter_body;
+    int trust_forwarded;
+    const struct config_option opts[] = {
+        {"brokers", CONFIG_STRING, "localhost:9092",
+         "Kafka bootstrap servers, host:port[,host:port...]", &brokers, 0, 0, NULL},
+        {"listen", CONFIG_STRING, "127.0.0.1:8081",
+         "HTTP listen address, host:port or [v6]:port (port 0: any free port)",
+         &listen, 0, 0, NULL},
+        {"ack-timeout", CONFIG_INT, "5000",
+         "ms to wait for Kafka to acknowledge a request's events before 503",
+         &ack_timeout, 100, 300000, NULL},
+        {"topic-prefix", CONFIG_STRING, "activity",
+         "topics PREFIX.pageview, .click, .search and the dead letter PREFIX.invalid",
+         &topic_prefix, 0, 0, NULL},
+        {"path-prefix", CONFIG_STRING, "",
+         "serve every route under this path, e.g. /t (a first-party path that "
+         "ad-blockers do not list)",
+         &path_prefix, 0, 0, NULL},
+        {"allow-origin", CONFIG_STRING, "*",
+         "CORS: comma-separated origins allowed to send events, * for any",
+         &allow_origin, 0, 0, NULL},
+        {"sites", CONFIG_STRING, "",
+         "comma-separated site ids accepted; empty accepts any", &sites, 0, 0, NULL},
+        {"ip", CONFIG_STRING, "truncate",
+         "client IP in events: truncate (IPv4 /24, IPv6 /48), drop, or keep",
+         &ip_mode, 0, 0, "truncate|drop|keep"},
+        {"trust-forwarded", CONFIG_BOOL, "false",
+         "take the client IP from X-Forwarded-For (only behind your own proxy)",
+         &trust_forwarded, 0, 0, NULL},
+        {"max-body-bytes", CONFIG_INT, "1048576",
+         "largest request body, before and after gzip inflation (413 above)",
+         &max_body, 1024, 67108864, NULL},
+        {"max-batch", CONFIG_INT, "500", "most events in one request (413 above)",
+         &max_batch, 1, 100000, NULL},
+        {"max-event-bytes", CONFIG_INT, "16384",
+         "largest canonical event, enrichment included", &max_event, 256, 1048576, NULL},
+        {"max-props", CONFIG_INT, "32", "most keys in an event's props", &max_props, 0,
+         1024, NULL},
+        {"max-text-bytes", CONFIG_INT, "512",
+         "longest title, click target/text, search query and props value", &max_text,
+         16, 65536, NULL},
+        {"max-url-bytes", CONFIG_INT, "2048", "longest url, referrer and href",
+         &max_url, 64, 65536, NULL},
+        {"deadletter-body-bytes", CONFIG_INT, "65536",
+         "bytes of an unusable body kept in its dead-letter record", &deadletter_body,
+         0, 67108864, NULL},
+        {"threads", CONFIG_INT, "0", "HTTP threads; 0 = one per core", &threads, 0,
+         256, NULL},
+        {"log-level", CONFIG_STRING, "info", "debug, info, warn or error", &log_level,
+         0, 0, "debug|info|warn|error"},
+        {NULL, 0, NULL, NULL, NULL, 0, 0, NULL}};
+    struct config cfg = {
+        "activity-ingest",
+        "HTTP collector: validates click, search and pageview events, enriches\n"
+        "them and produces them to Kafka; answers 200 only once Kafka has\n"
+        "acknowledged them. Routes: POST /v1/events, POST /v1/validate,\n"
+        "GET /v1/pixel.gif, GET /healthz, /readyz, /metrics.",
+        opts, NULL, 0, 1};
+    static const char *const producer_defaults[][2] = {
+        {"linger.ms", "1"},
+        {"compression.type", "lz4"},
+        {"client.id", "activity-ingest"},
+        {NULL, NULL}};
+    char errbuf[512];
+    struct collector_options co;
+    struct collector *collector;
+    struct producer *producer;
+    struct MHD_Daemon *daemon;
+    struct sockaddr_storage addr;
+    rd_kafka_conf_t *conf;
+    struct timespec deadline;
+    int rc = config_parse(&cfg, argc, argv, errbuf, sizeof(errbuf)), left;
+
+    if (rc) {
+        if (rc < 0)
+            fprintf(stderr, "activity-ingest: %s\n", errbuf);
+        config_free(&cfg);
+        return rc < 0 ? 2 : 0;
+    }
+    log_init("activity-ingest", !strcmp(log_level, "debug") ? LOG_DEBUG
+                                : !strcmp(log_level, "warn") ? LOG_WARN
+                                : !strcmp(log_level, "error") ? LOG_ERROR
+                                                              : LOG_INFO);
+    if (*path_prefix && (path_prefix[0] != '/' || path_prefix[strlen(path_prefix) - 1] == '/')) {
+        fprintf(stderr, "activity-ingest: --path-prefix must start with / and not end with /, "
+                        "like /t\n");
+        return 2;
+    }
+    if (http_parse_listen(listen, &addr, errbuf, sizeof(errbuf))) {
+        fprintf(stderr, "activity-ingest: --listen: %s\n", errbuf);
+        return 2;
+    }
+
+    memset(&co, 0, sizeof(co));
+    co.topic_prefix = topic_prefix;
+    co.path_prefix = path_prefix;
+    co.allow_origin = allow_origin;
+    co.sites = sites;
+    enrich_ip_mode_parse(ip_mode, &co.ip_mode); /* choices checked by config */
+    co.trust_forwarded = trust_forwarded;
+    schema_limits_default(&co.limits);
+    co.limits.max_batch = (size_t)max_batch;
+    co.limits.max_event_bytes = (size_t)max_event;
+    co.limits.max_props = (size_t)max_props;
+    co.limits.max_text = (size_t)max_text;
+    co.limits.max_url = (size_t)max_url;
+    co.max_body = (size_t)max_body;
+    co.deadletter_max_body = (size_t)deadletter_body;
+    collector = collector_new(&co);
+
+    conf = kafka_conf_new(brokers, producer_defaults, cfg.kafka_props, cfg.kafka_prop_cnt,
+                          errbuf, sizeof(errbuf));
+    if (!conf) {
+        fprintf(stderr, "activity-ingest: %s\n", errbuf);
+        return 2;
+    }
+    producer = producer_new(conf, ack_timeout, collector_on_delivery, errbuf, sizeof(errbuf));
+    if (!producer) {
+        fprintf(stderr, "activity-ingest: Kafka producer: %s\n", errbuf);
+        return 1;
+    }
+    collector_set_producer(collector, producer);
+
+    daemon = http_start(&addr, (int)threads, collector_handle, collector,
+                        collector_completed, errbuf, sizeof(errbuf));
+    if (!daemon) {
+        fprintf(stderr, "activity-ingest: --listen %s: %s\n", listen, errbuf);
+        producer_close(producer, 0);
+        return 1;
+    }
+    {
+        char host[300];
+        const char *colon = listen[0] == '[' ? strchr(listen, ']') + 1 : strrchr(listen, ':');
+        snprintf(host, sizeof(host), "%.*s", (int)(colon - listen), listen);
+        printf("http://%s:%d%s/\n", *host ? host : "0.0.0.0", http_bound_port(daemon),
+               path_prefix);
+        fflush(stdout);
+        log_info("listening on %s:%d, producing to %s (topics %s.*)", *host ? host : "*",
+                 http_bound_port(daemon), brokers, topic_prefix);
+    }
+
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    signal(SIGPIPE, SIG_IGN);
+    while (!stop_requested)
+        pause();
+
+    log_info("shutting down: %ld requests in flight", metrics_in_flight_now());
+    collector_begin_shutdown(collector);
+    MHD_quiesce_daemon(daemon);
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += ack_timeout / 1000 + 5;
+    for (;;) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (metrics_in_flight_now() == 0 || now.tv_sec > deadline.tv_sec)
+            break;
+        usleep(20 * 1000);
+    }
+    left = producer_close(producer, (int)ack_timeout + 1000);
+    MHD_stop_daemon(daemon);
+    collector_free(collector);
+    if (left)
+        log_error("%d messages were not acknowledged by Kafka at exit", left);
+    log_info("stopped");
+    config_free(&cfg);
+    return left ? 1 : 0;
+}

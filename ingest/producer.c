@@ -1,0 +1,147 @@
+#include "producer.h"
+
+#include "log.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct producer {
+    rd_kafka_t *rk;
+    producer_delivery_cb *cb;
+    pthread_t poller;
+    atomic_int stop;
+};
+
+/* Rides in each message's opaque: who to tell, and when it was produced. */
+struct delivery {
+    void *opaque;
+    struct timespec start;
+};
+
+static long elapsed_us(const struct timespec *start) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (now.tv_sec - start->tv_sec) * 1000000L +
+           (now.tv_nsec - start->tv_nsec) / 1000;
+}
+
+static void producer_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m,
+                           void *conf_opaque) {
+    struct producer *p = conf_opaque;
+    struct delivery *d = m->_private;
+    (void)rk;
+    if (m->err)
+        log_warn("delivery to %s failed: %s", rd_kafka_topic_name(m->rkt),
+                 rd_kafka_err2str(m->err));
+    p->cb(d->opaque, m->err, elapsed_us(&d->start));
+    free(d);
+}
+
+static void producer_error_cb(rd_kafka_t *rk, int err, const char *reason,
+                              void *opaque) {
+    (void)opaque;
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+        char buf[512];
+        rd_kafka_fatal_error(rk, buf, sizeof(buf));
+        log_error("Kafka producer fatal error: %s", buf);
+        return;
+    }
+    log_warn("Kafka: %s: %s", rd_kafka_err2name(err), reason);
+}
+
+static void *producer_poll_loop(void *arg) {
+    struct producer *p = arg;
+    while (!atomic_load(&p->stop))
+        rd_kafka_poll(p->rk, 100);
+    return NULL;
+}
+
+struct producer *producer_new(rd_kafka_conf_t *conf, long ack_timeout_ms,
+                              producer_delivery_cb *cb, char *errbuf,
+                              size_t errsize) {
+    struct producer *p = calloc(1, sizeof(*p));
+    char timeout[32];
+    /* Applied last so that -X cannot weaken the delivery guarantee. */
+    const char *forced[][2] = {
+        {"acks", "all"},
+        {"enable.idempotence", "true"},
+        {"message.timeout.ms", timeout},
+    };
+    char err[512];
+
+    snprintf(timeout, sizeof(timeout), "%ld", ack_timeout_ms);
+    for (size_t i = 0; i < sizeof(forced) / sizeof(forced[0]); i++)
+        if (rd_kafka_conf_set(conf, forced[i][0], forced[i][1], err,
+                              sizeof(err)) != RD_KAFKA_CONF_OK) {
+            snprintf(errbuf, errsize, "%s: %s", forced[i][0], err);
+            rd_kafka_conf_destroy(conf);
+            free(p);
+            return NULL;
+        }
+    p->cb = cb;
+    rd_kafka_conf_set_opaque(conf, p);
+    rd_kafka_conf_set_dr_msg_cb(conf, producer_dr_cb);
+    rd_kafka_conf_set_error_cb(conf, producer_error_cb);
+    p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errbuf, errsize);
+    if (!p->rk) {
+        rd_kafka_conf_destroy(conf);
+        free(p);
+        return NULL;
+    }
+    if (pthread_create(&p->poller, NULL, producer_poll_loop, p)) {
+        snprintf(errbuf, errsize, "cannot start the delivery poller thread");
+        rd_kafka_destroy(p->rk);
+        free(p);
+        return NULL;
+    }
+    return p;
+}
+
+rd_kafka_resp_err_t producer_send(struct producer *p, const char *topic,
+                                  const char *key, const char *value,
+                                  size_t len, const char *schema_id,
+                                  void *opaque) {
+    struct delivery *d = malloc(sizeof(*d));
+    rd_kafka_resp_err_t err;
+    d->opaque = opaque;
+    clock_gettime(CLOCK_MONOTONIC, &d->start);
+    err = rd_kafka_producev(
+        p->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_KEY(key, key ? strlen(key) : 0),
+        RD_KAFKA_V_VALUE((void *)value, len),
+        RD_KAFKA_V_HEADER("schema", schema_id, -1), RD_KAFKA_V_OPAQUE(d),
+        RD_KAFKA_V_END);
+    if (err)
+        free(d);
+    return err;
+}
+
+int producer_queue_len(struct producer *p) { return rd_kafka_outq_len(p->rk); }
+
+int producer_check_ready(struct producer *p, int timeout_ms, char *errbuf,
+                         size_t errsize) {
+    const struct rd_kafka_metadata *md;
+    rd_kafka_resp_err_t err = rd_kafka_metadata(p->rk, 0, NULL, &md, timeout_ms);
+    if (err) {
+        snprintf(errbuf, errsize, "Kafka metadata request failed: %s",
+                 rd_kafka_err2str(err));
+        return -1;
+    }
+    rd_kafka_metadata_destroy(md);
+    return 0;
+}
+
+int producer_close(struct producer *p, int timeout_ms) {
+    int left;
+    rd_kafka_flush(p->rk, timeout_ms);
+    left = rd_kafka_outq_len(p->rk);
+    atomic_store(&p->stop, 1);
+    pthread_join(p->poller, NULL);
+    rd_kafka_destroy(p->rk);
+    free(p);
+    return left;
+}
