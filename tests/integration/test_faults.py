@@ -1,0 +1,135 @@
+"""Faults: Kafka brokers going away mid-stream, and SIGTERM under load.
+What must hold: every event answered 200 is in Kafka exactly once; only
+events answered 503 (or never answered) may be missing."""
+
+import http.client
+import json
+import os
+import signal
+import sys
+import threading
+import time
+import unittest
+import uuid
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import Stack, event, stop  # noqa: E402
+
+
+class Load:
+    """Bounded client load: `workers` threads POST batches of `batch`
+    events with fresh event_ids on keep-alive connections until stopped or
+    `max_seconds` passed. Records each request's status and event_ids."""
+
+    def __init__(self, stack, workers=4, batch=5, max_seconds=60):
+        self.stack, self.batch, self.deadline = stack, batch, time.time() + max_seconds
+        self.results = []  # (status or exception name, [event_id...])
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.threads = [threading.Thread(target=self.run, args=(i,)) for i in range(workers)]
+
+    def run(self, n):
+        conn = None
+        while not self.stopping.is_set() and time.time() < self.deadline:
+            events = [event(["pageview", "click", "search"][k % 3], event_id=str(uuid.uuid4()),
+                            anonymous_id="load-%d-%d" % (n, k)) for k in range(self.batch)]
+            ids = [e["event_id"] for e in events]
+            try:
+                if conn is None:
+                    conn = http.client.HTTPConnection(self.stack.host, self.stack.port, timeout=30)
+                conn.request("POST", "/v1/events", json.dumps(events),
+                             {"Content-Type": "application/json"})
+                r = conn.getresponse()
+                r.read()
+                status = r.status
+                if r.getheader("Connection", "").lower() == "close":
+                    conn.close()
+                    conn = None
+            except (OSError, http.client.HTTPException) as e:
+                status = type(e).__name__
+                if conn:
+                    conn.close()
+                conn = None
+                time.sleep(0.05)
+            with self.lock:
+                self.results.append((status, ids))
+        if conn:
+            conn.close()
+
+    def __enter__(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stopping.set()
+        for t in self.threads:
+            t.join()
+
+    def ids_with(self, status):
+        return [i for s, ids in self.results if s == status for i in ids]
+
+
+def count_in_kafka(stack):
+    counts = {}
+    for m in stack.dump("pageview", "click", "search"):
+        eid = m["event"]["event_id"]
+        counts[eid] = counts.get(eid, 0) + 1
+    return counts
+
+
+class BrokersDown(unittest.TestCase):
+    def test_acknowledged_events_survive_an_outage_exactly_once(self):
+        st = Stack()
+        try:
+            with Load(st) as load:
+                time.sleep(3)
+                st.devbroker.send_signal(signal.SIGUSR1)  # every broker down
+                time.sleep(6)                             # > --ack-timeout 3 s
+                st.devbroker.send_signal(signal.SIGUSR2)  # back up
+                time.sleep(6)
+            ok, unavailable = load.ids_with(200), load.ids_with(503)
+            others = {s for s, _ in load.results if s not in (200, 503)}
+            self.assertEqual(others, set(), "unexpected answers during the outage")
+            self.assertGreater(len(unavailable), 0, "the outage produced no 503: no fault happened")
+            ok_after = [s for s, _ in load.results[-20:] if s == 200]
+            self.assertGreater(len(ok_after), 0, "ingest did not recover after the brokers came back")
+            counts = count_in_kafka(st)
+            missing = [i for i in ok if i not in counts]
+            dup = [i for i in ok if counts.get(i, 0) > 1]
+            self.assertEqual(missing, [], "%d acknowledged events lost" % len(missing))
+            self.assertEqual(dup, [], "%d acknowledged events duplicated" % len(dup))
+            self.assertFalse([i for i in unavailable if counts.get(i, 0) > 1])
+            print("\n  outage: %d events acknowledged, %d answered 503 (of which %d reached Kafka)"
+                  % (len(ok), len(unavailable), sum(1 for i in unavailable if i in counts)))
+        finally:
+            codes = st.close()
+        self.assertEqual(codes["ingest"], 0)
+
+
+class SigtermUnderLoad(unittest.TestCase):
+    def test_every_acknowledged_event_is_in_kafka_after_sigterm(self):
+        st = Stack()
+        try:
+            with Load(st, workers=6) as load:
+                time.sleep(3)
+                code = stop(st.ingest, signal.SIGTERM)
+                st.ingest = None
+                time.sleep(0.5)
+            self.assertEqual(code, 0, "ingest did not exit cleanly:\n" + st.ingest_log()[-2000:])
+            ok = load.ids_with(200)
+            self.assertGreater(len(ok), 100)
+            counts = count_in_kafka(st)
+            missing = [i for i in ok if i not in counts]
+            self.assertEqual(missing, [], "%d acknowledged events lost" % len(missing))
+            self.assertEqual([i for i in ok if counts[i] > 1], [])
+            statuses = {s for s, _ in load.results}
+            self.assertTrue(statuses <= {200, 503, "ConnectionRefusedError", "RemoteDisconnected",
+                                         "ConnectionResetError", "BrokenPipeError"}, statuses)
+            print("\n  sigterm: %d events acknowledged before shutdown, all in Kafka" % len(ok))
+        finally:
+            st.close()
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
