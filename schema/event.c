@@ -219,50 +219,45 @@ static json_t *number_out(double d) {
     return json_real(d);
 }
 
+/* Builds the canonical props into *out only on success, so a rejected
+ * event leaves nothing for the caller to release. */
 static int check_props(const struct schema_limits *lim, const json_t *v,
                        json_t **out, char *errbuf, size_t errsize,
                        const char **reason) {
     const char *k;
-    json_t *pv;
+    json_t *pv, *props;
     if (!json_is_object(v))
         FAIL(SCHEMA_ERR_TYPE, "field 'props' must be an object");
     if (json_object_size(v) > lim->max_props)
         FAIL(SCHEMA_ERR_LENGTH, "field 'props' has %zu keys; the limit is %zu",
              json_object_size(v), lim->max_props);
-    *out = json_object();
     json_object_foreach((json_t *)v, k, pv) {
-        size_t klen = strlen(k);
-        json_t *o;
-        if (klen == 0 || klen > lim->max_prop_key || has_control(k, klen)) {
-            json_decref(*out);
+        size_t klen = strlen(k), len;
+        if (klen == 0 || klen > lim->max_prop_key || has_control(k, klen))
             FAIL(SCHEMA_ERR_VALUE,
                  "props key '%.64s' must be 1 to %zu bytes without control "
                  "characters",
                  k, lim->max_prop_key);
-        }
         if (json_is_string(pv)) {
-            size_t len = json_string_length(pv);
-            if (len > lim->max_text || has_control(json_string_value(pv), len)) {
-                json_decref(*out);
+            len = json_string_length(pv);
+            if (len > lim->max_text || has_control(json_string_value(pv), len))
                 FAIL(len > lim->max_text ? SCHEMA_ERR_LENGTH : SCHEMA_ERR_VALUE,
                      "props.%.64s must be at most %zu bytes without control "
                      "characters",
                      k, lim->max_text);
-            }
-            o = json_incref(pv);
-        } else if (json_is_real(pv)) {
-            o = number_out(json_real_value(pv));
-        } else if (json_is_boolean(pv)) {
-            o = json_incref(pv);
-        } else {
-            json_decref(*out);
+        } else if (!json_is_real(pv) && !json_is_boolean(pv)) {
             FAIL(SCHEMA_ERR_TYPE,
                  "props.%.64s must be a string, number or boolean (nested "
                  "objects, arrays and null are not allowed)",
                  k);
         }
-        json_object_set_new(*out, k, o);
     }
+    props = json_object();
+    json_object_foreach((json_t *)v, k, pv)
+        json_object_set_new(props, k,
+                            json_is_real(pv) ? number_out(json_real_value(pv))
+                                             : json_incref(pv));
+    *out = props;
     return 0;
 }
 
