@@ -8,10 +8,10 @@ set -u
 cd "$(dirname "$0")/.."
 build=${1:-build}
 export BUILD=$build
-# Sanitizers: fail on the first report; librdkafka's and glibc's one-time
-# allocations at exit are not ours to fix, so leaks are checked per test
-# binary only where we own every allocation (the unit tests).
+# Sanitizers (build/asan): any report, leaks included, fails the program
+# that made it, and so the test that started it.
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export ASAN_OPTIONS=detect_leaks=1
 passed=0 failed=0 failures=()
 
 run() { # name, command...
@@ -21,10 +21,10 @@ run() { # name, command...
 }
 
 for t in "$build"/tests/test_*; do
-  ASAN_OPTIONS=detect_leaks=1 run "unit/$(basename "$t")" "$t"
+  run "unit/$(basename "$t")" "$t"
 done
 for t in tests/integration/test_*.py; do
-  ASAN_OPTIONS=detect_leaks=0 run "integration/$(basename "$t" .py)" python3 "$t"
+  run "integration/$(basename "$t" .py)" python3 "$t"
 done
 
 echo

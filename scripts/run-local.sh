@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# `make run`: the whole stack on this machine, on the in-memory devbroker.
+# Prints the URLs, then runs until Ctrl-C, which stops every process by pid.
+# Ports: ACTIVITY_INGEST_PORT (default 8081). State lives in ./run/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=build
+mkdir -p run
+ingest_port=${ACTIVITY_INGEST_PORT:-8081}
+pids=()
+
+cleanup() {
+  trap - INT TERM EXIT
+  echo
+  echo "stopping..."
+  for ((i=${#pids[@]}-1; i>=0; i--)); do
+    kill -TERM "${pids[$i]}" 2>/dev/null || true
+    wait "${pids[$i]}" 2>/dev/null || true
+  done
+  echo "stopped."
+}
+trap cleanup INT TERM EXIT
+
+rm -f run/bootstrap
+"$build"/activity-devbroker --bootstrap-file run/bootstrap >/dev/null 2>run/devbroker.log &
+pids+=($!)
+for _ in $(seq 100); do [ -s run/bootstrap ] && break; sleep 0.1; done
+[ -s run/bootstrap ] || { echo "devbroker did not start; see run/devbroker.log" >&2; exit 1; }
+brokers=$(cat run/bootstrap)
+
+"$build"/activity-ingest --brokers "$brokers" --listen "127.0.0.1:$ingest_port" \
+  >run/ingest.url 2>run/ingest.log &
+pids+=($!)
+for _ in $(seq 100); do [ -s run/ingest.url ] && break; sleep 0.1; done
+[ -s run/ingest.url ] || { echo "ingest did not start; see run/ingest.log" >&2; exit 1; }
+url=$(head -1 run/ingest.url)
+
+cat <<EOM
+
+activity-tracker is running (in-memory devbroker: nothing is persisted).
+
+  Kafka bootstrap   $brokers
+  Collector         ${url}v1/events
+  Metrics           ${url}metrics
+  Logs              run/*.log
+
+Send an event:
+  curl -s -H 'Content-Type: application/json' ${url}v1/events \\
+    -d '{"type":"pageview","site":"demo","anonymous_id":"v1","url":"https://demo.test/","ts":"$(date -u +%FT%TZ)"}'
+
+Press Ctrl-C to stop.
+EOM
+wait -n "${pids[@]}" || true
+echo "a process exited; see run/*.log" >&2
