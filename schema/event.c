@@ -200,16 +200,124 @@ static int is_uuid(const char *s) {
     return s[36] == '\0';
 }
 
+/* Random bytes are fetched from the kernel in blocks: one getrandom(2) per
+ * 256 UUIDs instead of one per event. */
 static void uuid_v4(char out[37]) {
-    unsigned char b[16];
-    if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
-        abort(); /* the kernel's CSPRNG does not fail once initialised */
+    static __thread unsigned char pool[4096];
+    static __thread size_t used = sizeof(pool);
+    static const char hex[] = "0123456789abcdef";
+    unsigned char *b;
+    if (used == sizeof(pool)) {
+        if (getrandom(pool, sizeof(pool), 0) != (ssize_t)sizeof(pool))
+            abort(); /* the kernel's CSPRNG does not fail once initialised */
+        used = 0;
+    }
+    b = pool + used;
+    used += 16;
     b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
     b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-    snprintf(out, 37,
-             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10],
-             b[11], b[12], b[13], b[14], b[15]);
+    for (int i = 0, o = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            out[o++] = '-';
+        out[o++] = hex[b[i] >> 4];
+        out[o++] = hex[b[i] & 15];
+    }
+    out[36] = '\0';
+}
+
+/* ------------------------------------------------------------ output */
+
+/* The canonical event is written straight into one buffer, in table order:
+ * cheaper than building a second jansson object and dumping it. */
+struct outbuf {
+    char *p;
+    size_t len, cap;
+};
+
+static void ob_init(struct outbuf *b) {
+    b->cap = 512;
+    b->len = 0;
+    if (!(b->p = malloc(b->cap)))
+        abort();
+}
+
+static void ob_raw(struct outbuf *b, const char *s, size_t n) {
+    if (b->len + n + 1 > b->cap) {
+        while (b->len + n + 1 > b->cap)
+            b->cap *= 2;
+        if (!(b->p = realloc(b->p, b->cap)))
+            abort();
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+/* Writes prefix then s as a JSON string. s is valid UTF-8 (jansson checked
+ * it); only quote, backslash and control characters need escaping. */
+static void ob_str(struct outbuf *b, const char *prefix, const char *s, size_t n) {
+    size_t run = 0;
+    ob_raw(b, prefix, strlen(prefix));
+    ob_raw(b, "\"", 1);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        char esc[8];
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        ob_raw(b, s + run, i - run);
+        run = i + 1;
+        if (c == '"' || c == '\\') {
+            esc[0] = '\\', esc[1] = (char)c;
+            ob_raw(b, esc, 2);
+        } else {
+            snprintf(esc, sizeof(esc), "\\u%04x", c);
+            ob_raw(b, esc, 6);
+        }
+    }
+    ob_raw(b, s + run, n - run);
+    ob_raw(b, "\"", 1);
+}
+
+/* prefix then a validated value: string, integer, real, boolean or a flat
+ * object of those (props). */
+static void ob_value(struct outbuf *b, const char *prefix, const json_t *v) {
+    char num[40];
+    const char *k;
+    json_t *pv;
+    int first = 1;
+    switch (json_typeof(v)) {
+    case JSON_STRING:
+        ob_str(b, prefix, json_string_value(v), json_string_length(v));
+        return;
+    case JSON_INTEGER:
+        snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        break;
+    case JSON_REAL:
+        /* 17 significant digits round-trip every double, as jansson does */
+        snprintf(num, sizeof(num), "%.17g", json_real_value(v));
+        break;
+    case JSON_TRUE:
+        snprintf(num, sizeof(num), "true");
+        break;
+    case JSON_FALSE:
+        snprintf(num, sizeof(num), "false");
+        break;
+    case JSON_OBJECT:
+        ob_raw(b, prefix, strlen(prefix));
+        ob_raw(b, "{", 1);
+        json_object_foreach((json_t *)v, k, pv) {
+            ob_str(b, first ? "" : ",", k, strlen(k));
+            ob_value(b, ":", pv);
+            first = 0;
+        }
+        ob_raw(b, "}", 1);
+        return;
+    default:
+        assert(!"validated values are never arrays or null");
+        return;
+    }
+    ob_raw(b, prefix, strlen(prefix));
+    ob_raw(b, num, strlen(num));
 }
 
 /* An integral double in the safe range becomes an integer again. */
@@ -354,8 +462,9 @@ int schema_event_build(const struct schema_limits *lim, const json_t *in,
                        struct schema_event *out, char *errbuf, size_t errsize,
                        const char **reason) {
     const json_t *tv;
-    const char *key, *tname;
-    json_t *val, *ev, *vals[FIELD_CNT] = {0};
+    const char *key, *tname, *tail;
+    json_t *val, *vals[FIELD_CNT] = {0};
+    struct outbuf ob;
     unsigned bit;
     int type = -1, rc = -1;
     int64_t client_ms = 0, ts_ms;
@@ -412,19 +521,17 @@ int schema_event_build(const struct schema_limits *lim, const json_t *in,
         goto done;
     }
 
-    ev = json_object();
-    json_object_set_new(ev, "type", json_string(tname));
     out->type = (enum schema_type)type;
-    for (size_t i = 0; i < FIELD_CNT; i++) {
-        if (i == FIELD_EVENT_ID) {
-            if (vals[FIELD_EVENT_ID])
-                snprintf(out->event_id, sizeof(out->event_id), "%s",
-                         json_string_value(vals[FIELD_EVENT_ID]));
-            else
-                uuid_v4(out->event_id);
-            json_object_set_new(ev, "event_id", json_string(out->event_id));
-            continue;
-        }
+    if (vals[FIELD_EVENT_ID])
+        memcpy(out->event_id, json_string_value(vals[FIELD_EVENT_ID]), 37);
+    else
+        uuid_v4(out->event_id);
+
+    ob_init(&ob);
+    ob_str(&ob, "{\"type\":", tname, strlen(tname));
+    ob_str(&ob, ",\"event_id\":", out->event_id, 36);
+    for (size_t i = FIELD_EVENT_ID + 1; i < FIELD_CNT; i++) {
+        char prefix[32];
         if (!vals[i])
             continue;
         if (fields[i].kind == F_TIME) {
@@ -437,26 +544,24 @@ int schema_event_build(const struct schema_limits *lim, const json_t *in,
             if (ts_ms < 0)
                 ts_ms = 0;
             timefmt_format(ts_ms, tsbuf);
-            json_object_set_new(ev, "ts", json_string(tsbuf));
+            ob_str(&ob, ",\"ts\":", tsbuf, TIMEFMT_LEN - 1);
             timefmt_format(client_ms, tsbuf);
-            json_object_set_new(ev, "client_ts", json_string(tsbuf));
+            ob_str(&ob, ",\"client_ts\":", tsbuf, TIMEFMT_LEN - 1);
             timefmt_format(ctx->received_at_ms, tsbuf);
-            json_object_set_new(ev, "received_at", json_string(tsbuf));
+            ob_str(&ob, ",\"received_at\":", tsbuf, TIMEFMT_LEN - 1);
             continue;
         }
-        json_object_set(ev, fields[i].name, vals[i]);
+        snprintf(prefix, sizeof(prefix), ",\"%s\":", fields[i].name);
+        ob_value(&ob, prefix, vals[i]);
     }
     if (ctx->user_agent)
-        json_object_set_new(ev, "user_agent", json_string(ctx->user_agent));
+        ob_str(&ob, ",\"user_agent\":", ctx->user_agent, strlen(ctx->user_agent));
     if (ctx->ip)
-        json_object_set_new(ev, "ip", json_string(ctx->ip));
-    json_object_set_new(ev, "bot", json_boolean(ctx->bot));
-
-    out->json = json_dumps(ev, JSON_COMPACT);
-    json_decref(ev);
-    if (!out->json)
-        abort(); /* only fails when out of memory */
-    out->json_len = strlen(out->json);
+        ob_str(&ob, ",\"ip\":", ctx->ip, strlen(ctx->ip));
+    tail = ctx->bot ? ",\"bot\":true}" : ",\"bot\":false}";
+    ob_raw(&ob, tail, strlen(tail));
+    out->json = ob.p;
+    out->json_len = ob.len;
     if (out->json_len > lim->max_event_bytes) {
         snprintf(errbuf, errsize, "event is %zu bytes; the limit is %zu",
                  out->json_len, lim->max_event_bytes);

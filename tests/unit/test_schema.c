@@ -150,6 +150,18 @@ static void test_unicode_kept_intact(void **state) {
     json_decref(ev);
 }
 
+static void test_output_escapes_quotes_and_backslashes(void **state) {
+    (void)state;
+    json_t *ev = build_ok("{" PV ",\"ts\":1,\"title\":\"say \\\"hi\\\" \\\\ \\/ </script>\","
+                          "\"props\":{\"k\\\"ey\":\"v\\\\al\",\"big\":1e300,\"neg\":-7}}");
+    assert_string_equal(json_string_value(json_object_get(ev, "title")), "say \"hi\" \\ / </script>");
+    json_t *p = json_object_get(ev, "props");
+    assert_string_equal(json_string_value(json_object_get(p, "k\"ey")), "v\\al");
+    assert_true(json_real_value(json_object_get(p, "big")) == 1e300);
+    assert_int_equal(json_integer_value(json_object_get(p, "neg")), -7);
+    json_decref(ev);
+}
+
 static void test_props_flat_values(void **state) {
     (void)state;
     json_t *ev = build_ok("{" PV ",\"ts\":1,\"props\":{\"plan\":\"pro\",\"n\":3,\"ratio\":0.5,\"ok\":true}}");
@@ -334,6 +346,7 @@ int main(void) {
         cmocka_unit_test_setup(test_epoch_millis_accepted, setup),
         cmocka_unit_test_setup(test_click_and_search, setup),
         cmocka_unit_test_setup(test_unicode_kept_intact, setup),
+        cmocka_unit_test_setup(test_output_escapes_quotes_and_backslashes, setup),
         cmocka_unit_test_setup(test_props_flat_values, setup),
         cmocka_unit_test_setup(test_missing_fields, setup),
         cmocka_unit_test_setup(test_wrong_types, setup),
