@@ -371,15 +371,20 @@ static enum MHD_Result req_finish(struct req *r) {
 
 void collector_on_delivery(void *opaque, rd_kafka_resp_err_t err, long latency_us) {
     struct req *r = opaque;
+    struct MHD_Connection *conn = r->conn;
+    int resume;
     metrics_produce_latency(latency_us);
     pthread_mutex_lock(&r->lock);
     if (err && !r->err)
         r->err = err;
-    if (--r->pending == 0 && r->suspended) {
+    resume = --r->pending == 0 && r->suspended;
+    if (resume)
         r->suspended = 0;
-        MHD_resume_connection(r->conn);
-    }
     pthread_mutex_unlock(&r->lock);
+    /* Last touch of r: once resumed, an HTTP thread answers and frees it,
+     * possibly before this call returns (so never resume under r->lock). */
+    if (resume)
+        MHD_resume_connection(conn);
 }
 
 static enum MHD_Result send_simple(struct req *r, unsigned status, const char *type,

@@ -11,7 +11,13 @@ conns=${BENCH_CONNS:-128}
 tmp=$(mktemp -d)
 pids=()
 cleanup() {
+  local rc=$?
   for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  if [ $rc -ne 0 ]; then
+    rm -rf build/bench/failed && mkdir -p build/bench/failed
+    cp "$tmp"/*.log build/bench/failed/ 2>/dev/null || true
+    echo "bench failed; logs kept in build/bench/failed/" >&2
+  fi
   rm -rf "$tmp"
 }
 trap cleanup EXIT INT TERM

@@ -121,6 +121,19 @@ static void test_clock_skew_is_corrected_from_sent_at(void **state) {
     json_decref(ev);
 }
 
+static void test_skew_correction_stays_in_range(void **state) {
+    (void)state;
+    /* a client whose sent_at is far in the past pushes ts past year 9999 */
+    ctx.sent_at_ms = 0;
+    json_t *ev = build_ok("{" PV ",\"ts\":\"9999-12-31T23:00:00Z\"}");
+    assert_string_equal(json_string_value(json_object_get(ev, "ts")), "9999-12-31T23:59:59.999Z");
+    json_decref(ev);
+    ctx.sent_at_ms = ctx.received_at_ms + 86400000; /* and into the past */
+    ev = build_ok("{" PV ",\"ts\":0}");
+    assert_string_equal(json_string_value(json_object_get(ev, "ts")), "1970-01-01T00:00:00.000Z");
+    json_decref(ev);
+}
+
 static void test_epoch_millis_accepted(void **state) {
     (void)state;
     json_t *ev = build_ok("{" PV ",\"ts\":1795000000123}");
@@ -343,6 +356,7 @@ int main(void) {
         cmocka_unit_test_setup(test_canonical_field_order_is_fixed, setup),
         cmocka_unit_test_setup(test_generated_event_ids_differ, setup),
         cmocka_unit_test_setup(test_clock_skew_is_corrected_from_sent_at, setup),
+        cmocka_unit_test_setup(test_skew_correction_stays_in_range, setup),
         cmocka_unit_test_setup(test_epoch_millis_accepted, setup),
         cmocka_unit_test_setup(test_click_and_search, setup),
         cmocka_unit_test_setup(test_unicode_kept_intact, setup),
