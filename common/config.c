@@ -14,9 +14,11 @@ static const struct config_option *config_find(const struct config *cfg,
     return NULL;
 }
 
-static void config_env_name(const struct config_option *o, char *buf,
+static void config_env_name(const struct config *cfg,
+                            const struct config_option *o, char *buf,
                             size_t size) {
-    size_t n = (size_t)snprintf(buf, size, "ACTIVITY_");
+    size_t n = (size_t)snprintf(buf, size, "%s",
+                                cfg->env_prefix ? cfg->env_prefix : "ACTIVITY_");
     for (const char *p = o->name; *p && n + 1 < size; p++)
         buf[n++] = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
     buf[n] = '\0';
@@ -169,11 +171,17 @@ static void config_help(const struct config *cfg, int markdown) {
                cfg->prog, cfg->summary);
     }
     for (const struct config_option *o = cfg->opts; o->name; o++) {
-        config_env_name(o, env, sizeof(env));
-        if (markdown)
-            printf("| `--%s %s` | `%s` | %s | %s |\n", o->name,
-                   config_type_arg(o), env, o->def && *o->def ? o->def : "",
-                   o->help);
+        config_env_name(cfg, o, env, sizeof(env));
+        if (markdown) {
+            printf("| `--%s ", o->name);
+            for (const char *c = config_type_arg(o); *c; c++) {
+                if (*c == '|') /* a bare | would end the table cell */
+                    putchar('\\');
+                putchar(*c);
+            }
+            printf("` | `%s` | %s | %s |\n", env,
+                   o->def && *o->def ? o->def : "", o->help);
+        }
         else
             printf("  --%s %s\n      %s\n      [%s; default: %s]\n", o->name,
                    config_type_arg(o), o->help, env,
@@ -228,7 +236,7 @@ int config_parse(struct config *cfg, int argc, char **argv, char *errbuf,
     }
 
     for (const struct config_option *o = cfg->opts; o->name; o++) {
-        config_env_name(o, env, sizeof(env));
+        config_env_name(cfg, o, env, sizeof(env));
         if ((v = getenv(env)) && config_set(o, v, env, errbuf, errsize))
             return -1;
     }

@@ -5,7 +5,9 @@
  *   1. the table's defaults
  *   2. --config FILE: "name = value" lines, '#' comments; "kafka.<prop>"
  *      keys are librdkafka properties
- *   3. environment: ACTIVITY_<NAME> (dashes become underscores)
+ *   3. environment: ACTIVITY_<NAME> (dashes become underscores; a program
+ *      whose flags mean something else, like the devbroker's --brokers N,
+ *      sets its own prefix)
  *   4. command-line flags: --name value, --name=value, -X prop=value
  * -X and kafka.* properties are handed to librdkafka unchanged, in order,
  * the convention kcat uses, so SASL, TLS and tuning need no code here. */
@@ -33,6 +35,7 @@ struct config {
     char **kafka_props;              /* "key=value", in order of appearance */
     int kafka_prop_cnt;
     int takes_kafka;                 /* accepts -X / kafka.* */
+    const char *env_prefix;          /* NULL: "ACTIVITY_" */
 };
 
 /* Fills every option's dest. Returns 0 when the program should run, 1 when

@@ -87,7 +87,7 @@ int main(int argc, char **argv) {
         "them and produces them to Kafka; answers 200 only once Kafka has\n"
         "acknowledged them. Routes: POST /v1/events, POST /v1/validate,\n"
         "GET /v1/pixel.gif, GET /healthz, /readyz, /metrics.",
-        opts, NULL, 0, 1};
+        opts, NULL, 0, 1, NULL};
     static const char *const producer_defaults[][2] = {
         {"linger.ms", "1"},
         {"compression.type", "lz4"},

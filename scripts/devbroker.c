@@ -57,7 +57,7 @@ int main(int argc, char **argv) {
         "runs until SIGINT/SIGTERM.\nSIGUSR1 takes every broker down, SIGUSR2 "
         "brings them back (fault tests).\nNothing is persisted: never use it "
         "in production.",
-        opts, NULL, 0, 0};
+        opts, NULL, 0, 0, "ACTIVITY_DEVBROKER_"};
     static const char *types[] = {"pageview", "click", "search", "invalid"};
     char errbuf[512], topic[256];
     rd_kafka_conf_t *conf;
