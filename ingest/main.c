@@ -95,8 +95,6 @@ int main(int argc, char **argv) {
         {NULL, NULL}};
     char errbuf[512];
     struct collector_options co;
-    struct collector *collector;
-    struct producer *producer;
     struct MHD_Daemon *daemon;
     struct sockaddr_storage addr;
     rd_kafka_conf_t *conf;
@@ -113,14 +111,19 @@ int main(int argc, char **argv) {
                                 : !strcmp(log_level, "warn") ? LOG_WARN
                                 : !strcmp(log_level, "error") ? LOG_ERROR
                                                               : LOG_INFO);
-    if (*path_prefix && (path_prefix[0] != '/' || path_prefix[strlen(path_prefix) - 1] == '/')) {
-        fprintf(stderr, "activity-ingest: --path-prefix must start with / and not end with /, "
-                        "like /t\n");
-        return 2;
+    struct collector *collector = NULL;
+    struct producer *producer = NULL;
+    if (*path_prefix &&
+        (path_prefix[0] != '/' || path_prefix[strlen(path_prefix) - 1] == '/')) {
+        fprintf(stderr, "activity-ingest: --path-prefix must start with / and not "
+                        "end with /, like /t\n");
+        rc = 2;
+        goto out;
     }
     if (http_parse_listen(listen, &addr, errbuf, sizeof(errbuf))) {
         fprintf(stderr, "activity-ingest: --listen: %s\n", errbuf);
-        return 2;
+        rc = 2;
+        goto out;
     }
 
     memset(&co, 0, sizeof(co));
@@ -144,12 +147,14 @@ int main(int argc, char **argv) {
                           errbuf, sizeof(errbuf));
     if (!conf) {
         fprintf(stderr, "activity-ingest: %s\n", errbuf);
-        return 2;
+        rc = 2;
+        goto out;
     }
     producer = producer_new(conf, ack_timeout, collector_on_delivery, errbuf, sizeof(errbuf));
     if (!producer) {
         fprintf(stderr, "activity-ingest: Kafka producer: %s\n", errbuf);
-        return 1;
+        rc = 1;
+        goto out;
     }
     collector_set_producer(collector, producer);
 
@@ -157,8 +162,8 @@ int main(int argc, char **argv) {
                         collector_completed, errbuf, sizeof(errbuf));
     if (!daemon) {
         fprintf(stderr, "activity-ingest: --listen %s: %s\n", listen, errbuf);
-        producer_close(producer, 0);
-        return 1;
+        rc = 1;
+        goto out;
     }
     {
         char host[300];
@@ -190,11 +195,17 @@ int main(int argc, char **argv) {
         usleep(20 * 1000);
     }
     left = producer_close(producer, (int)ack_timeout + 1000);
+    producer = NULL;
     MHD_stop_daemon(daemon);
-    collector_free(collector);
     if (left)
         log_error("%d messages were not acknowledged by Kafka at exit", left);
     log_info("stopped");
+    rc = left ? 1 : 0;
+out:
+    if (producer)
+        producer_close(producer, 0);
+    if (collector)
+        collector_free(collector);
     config_free(&cfg);
-    return left ? 1 : 0;
+    return rc;
 }

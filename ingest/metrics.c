@@ -53,6 +53,8 @@ void metrics_event_rejected(const char *reason) {
 
 void metrics_produce_latency(long us) {
     size_t i = 0;
+    if (us < 0) /* librdkafka could not tell */
+        return;
     while (i < LAT_CNT && us > latency_bounds_us[i])
         i++;
     atomic_fetch_add(&latency_bucket[i], 1);

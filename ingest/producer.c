@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 struct producer {
     rd_kafka_t *rk;
@@ -16,29 +15,14 @@ struct producer {
     atomic_int stop;
 };
 
-/* Rides in each message's opaque: who to tell, and when it was produced. */
-struct delivery {
-    void *opaque;
-    struct timespec start;
-};
-
-static long elapsed_us(const struct timespec *start) {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (now.tv_sec - start->tv_sec) * 1000000L +
-           (now.tv_nsec - start->tv_nsec) / 1000;
-}
-
 static void producer_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m,
                            void *conf_opaque) {
     struct producer *p = conf_opaque;
-    struct delivery *d = m->_private;
     (void)rk;
     if (m->err)
         log_warn("delivery to %s failed: %s", rd_kafka_topic_name(m->rkt),
                  rd_kafka_err2str(m->err));
-    p->cb(d->opaque, m->err, elapsed_us(&d->start));
-    free(d);
+    p->cb(m->_private, m->err, (long)rd_kafka_message_latency(m));
 }
 
 static void producer_error_cb(rd_kafka_t *rk, int err, const char *reason,
@@ -105,19 +89,12 @@ rd_kafka_resp_err_t producer_send(struct producer *p, const char *topic,
                                   const char *key, const char *value,
                                   size_t len, const char *schema_id,
                                   void *opaque) {
-    struct delivery *d = malloc(sizeof(*d));
-    rd_kafka_resp_err_t err;
-    d->opaque = opaque;
-    clock_gettime(CLOCK_MONOTONIC, &d->start);
-    err = rd_kafka_producev(
+    return rd_kafka_producev(
         p->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
         RD_KAFKA_V_KEY(key, key ? strlen(key) : 0),
         RD_KAFKA_V_VALUE((void *)value, len),
-        RD_KAFKA_V_HEADER("schema", schema_id, -1), RD_KAFKA_V_OPAQUE(d),
+        RD_KAFKA_V_HEADER("schema", schema_id, -1), RD_KAFKA_V_OPAQUE(opaque),
         RD_KAFKA_V_END);
-    if (err)
-        free(d);
-    return err;
 }
 
 int producer_queue_len(struct producer *p) { return rd_kafka_outq_len(p->rk); }

@@ -12,7 +12,8 @@
 #include <librdkafka/rdkafka.h>
 #include <stddef.h>
 
-/* Called on the poller thread once per message; latency_us from produce. */
+/* Called on the poller thread once per message; latency_us from produce
+ * (-1 when librdkafka cannot tell). */
 typedef void(producer_delivery_cb)(void *opaque, rd_kafka_resp_err_t err,
                                    long latency_us);
 
