@@ -6,7 +6,7 @@ SAN   ?=
 PKGS  := rdkafka libmicrohttpd jansson sqlite3 zlib
 
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -g -Wall -Wextra -Werror -Wshadow \
-               -Wstrict-prototypes -Wformat=2 -Icommon -Ischema -Iingest
+               -Wstrict-prototypes -Wformat=2 -Icommon -Ischema -Iingest -Iaggregator
 ifeq ($(SAN),1)
 CFLAGS_OPT := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
               -fno-sanitize-recover=undefined
@@ -30,7 +30,8 @@ LIB_OBJ := $(call obj,$(COMMON_SRC) $(SCHEMA_SRC))
 
 PROGRAMS := $(BUILD)/activity-devbroker $(BUILD)/activity-ingest
 UNIT_TESTS := $(BUILD)/tests/test_schema $(BUILD)/tests/test_timefmt \
-              $(BUILD)/tests/test_enrich $(BUILD)/tests/test_config
+              $(BUILD)/tests/test_enrich $(BUILD)/tests/test_config \
+              $(BUILD)/tests/test_hll
 TEST_TOOLS := $(BUILD)/tests/topic-dump
 BENCH_TOOLS := $(BUILD)/bench/producer-baseline
 
@@ -51,6 +52,7 @@ $(BUILD)/tests/test_schema: $(call obj,tests/unit/test_schema.c) $(LIB_OBJ)
 $(BUILD)/tests/test_timefmt: $(call obj,tests/unit/test_timefmt.c) $(LIB_OBJ)
 $(BUILD)/tests/test_config: $(call obj,tests/unit/test_config.c) $(LIB_OBJ)
 $(BUILD)/tests/test_enrich: $(call obj,tests/unit/test_enrich.c ingest/enrich.c) $(LIB_OBJ)
+$(BUILD)/tests/test_hll: $(call obj,tests/unit/test_hll.c aggregator/hll.c) $(LIB_OBJ)
 $(UNIT_TESTS):
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
@@ -86,7 +88,7 @@ format:
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
-	  --inline-suppr -Icommon -Ischema -Iingest common schema ingest scripts
+	  --inline-suppr -Icommon -Ischema -Iingest -Iaggregator common schema ingest scripts
 
 clean:
 	rm -rf build
