@@ -28,7 +28,11 @@ INGEST_SRC := ingest/main.c ingest/collector.c ingest/producer.c \
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 LIB_OBJ := $(call obj,$(COMMON_SRC) $(SCHEMA_SRC))
 
-PROGRAMS := $(BUILD)/activity-devbroker $(BUILD)/activity-ingest
+AGGREGATOR_SRC := aggregator/main.c aggregator/consumer.c aggregator/store.c \
+                  aggregator/rollup.c aggregator/hll.c common/http.c
+
+PROGRAMS := $(BUILD)/activity-devbroker $(BUILD)/activity-ingest \
+            $(BUILD)/activity-aggregator
 UNIT_TESTS := $(BUILD)/tests/test_schema $(BUILD)/tests/test_timefmt \
               $(BUILD)/tests/test_enrich $(BUILD)/tests/test_config \
               $(BUILD)/tests/test_hll
@@ -39,6 +43,16 @@ BENCH_TOOLS := $(BUILD)/bench/producer-baseline
 all: $(PROGRAMS)
 tests: $(UNIT_TESTS) $(TEST_TOOLS)
 
+# schema/counters.sql is compiled in as a string, so the binary migrates a
+# database with exactly the DDL the repository documents.
+$(BUILD)/gen/counters_sql.c: schema/counters.sql
+	@mkdir -p $(dir $@)
+	{ echo 'const char store_counters_sql[] ='; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/    "/' -e 's/$$/\\n"/' $<; echo ';'; } > $@
+$(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
@@ -46,6 +60,9 @@ $(BUILD)/obj/%.o: %.c
 $(BUILD)/activity-devbroker: $(call obj,scripts/devbroker.c) $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BUILD)/activity-ingest: $(call obj,$(INGEST_SRC)) $(LIB_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/activity-aggregator: $(call obj,$(AGGREGATOR_SRC)) $(BUILD)/obj/gen/counters_sql.o $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/test_schema: $(call obj,tests/unit/test_schema.c) $(LIB_OBJ)

@@ -1,0 +1,283 @@
+#include "consumer.h"
+
+#include "kafka.h"
+#include "log.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_PARTITIONS 1024
+
+struct consumer {
+    rd_kafka_t *rk;
+    const struct consumer_options *o;
+    const struct consumer_sink *sink;
+    struct consumer_partition parts[MAX_PARTITIONS]; /* the assignment */
+    int part_cnt;
+    long pending; /* messages in the sink's batch */
+    struct timespec last_flush;
+    int fatal;
+};
+
+/* What /metrics shows, copied out under a lock by the consumer thread. */
+static pthread_mutex_t metrics_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct consumer_stats stats;
+static struct {
+    char topic[128];
+    int32_t partition;
+    int64_t next, high;
+} lag[MAX_PARTITIONS];
+static int lag_cnt;
+
+static double ms_since(const struct timespec *t) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - t->tv_sec) * 1e3 + (double)(now.tv_nsec - t->tv_nsec) / 1e6;
+}
+
+static struct consumer_partition *consumer_find(struct consumer *c, const char *topic, int32_t p) {
+    for (int i = 0; i < c->part_cnt; i++)
+        if (c->parts[i].partition == p && !strcmp(c->parts[i].topic, topic))
+            return &c->parts[i];
+    return NULL;
+}
+
+static void consumer_update_lag(struct consumer *c) {
+    pthread_mutex_lock(&metrics_lock);
+    lag_cnt = c->part_cnt;
+    for (int i = 0; i < c->part_cnt; i++) {
+        int64_t lo, hi = -1;
+        rd_kafka_get_watermark_offsets(c->rk, c->parts[i].topic, c->parts[i].partition, &lo, &hi);
+        snprintf(lag[i].topic, sizeof(lag[i].topic), "%s", c->parts[i].topic);
+        lag[i].partition = c->parts[i].partition;
+        lag[i].next = c->parts[i].next;
+        lag[i].high = hi;
+    }
+    pthread_mutex_unlock(&metrics_lock);
+}
+
+/* Reads the sink's offsets for the current assignment and positions the
+ * consumer there. Returns 0, or -1 when an offset cannot be read (then
+ * nothing may be consumed: the only safe position is unknown). */
+static int consumer_position(struct consumer *c) {
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(c->part_cnt);
+    int rc = 0;
+    for (int i = 0; i < c->part_cnt && rc == 0; i++) {
+        struct consumer_partition *p = &c->parts[i];
+        int64_t next;
+        int found = c->sink->offset(c->sink->ctx, p->topic, p->partition, &next);
+        if (found < 0) {
+            log_error("cannot read the stored offset of %s [%d]", p->topic, p->partition);
+            rc = -1;
+            break;
+        }
+        p->start = found == 0 ? next : -1;
+        p->next = p->start;
+        rd_kafka_topic_partition_list_add(list, p->topic, p->partition)->offset =
+            found == 0 ? next : RD_KAFKA_OFFSET_BEGINNING;
+    }
+    if (rc == 0) {
+        rd_kafka_resp_err_t e = rd_kafka_assign(c->rk, list);
+        if (e) {
+            log_error("assign: %s", rd_kafka_err2str(e));
+            rc = -1;
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(list);
+    c->pending = 0;
+    return rc;
+}
+
+/* Hands the batch to the sink. Returns CONSUMER_OK (or nothing to do),
+ * CONSUMER_CONFLICT after re-positioning, or CONSUMER_ERROR (batch kept). */
+static int consumer_flush(struct consumer *c) {
+    struct consumer_partition dirty[MAX_PARTITIONS];
+    rd_kafka_topic_partition_list_t *commit;
+    struct timespec t0;
+    int cnt = 0, rc;
+
+    for (int i = 0; i < c->part_cnt; i++)
+        if (c->parts[i].next != c->parts[i].start)
+            dirty[cnt++] = c->parts[i];
+    clock_gettime(CLOCK_MONOTONIC, &c->last_flush);
+    if (cnt == 0)
+        return CONSUMER_OK;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    rc = c->sink->flush(c->sink->ctx, dirty, cnt);
+    pthread_mutex_lock(&metrics_lock);
+    stats.last_flush_ms = ms_since(&t0);
+    if (rc == CONSUMER_OK)
+        stats.flushes++;
+    else if (rc == CONSUMER_CONFLICT)
+        stats.conflicts++;
+    else
+        stats.flush_errors++;
+    pthread_mutex_unlock(&metrics_lock);
+
+    if (rc == CONSUMER_ERROR)
+        return rc;
+    if (rc == CONSUMER_CONFLICT) {
+        log_warn("another worker moved one of our partitions on; discarding the batch "
+                 "and re-reading the stored offsets");
+        c->sink->discard(c->sink->ctx);
+        if (consumer_position(c))
+            c->fatal = 1;
+        return rc;
+    }
+    commit = rd_kafka_topic_partition_list_new(cnt);
+    for (int i = 0; i < c->part_cnt; i++) {
+        struct consumer_partition *p = &c->parts[i];
+        if (p->next == p->start)
+            continue;
+        p->start = p->next;
+        rd_kafka_topic_partition_list_add(commit, p->topic, p->partition)->offset = p->next;
+    }
+    rd_kafka_commit(c->rk, commit, 1); /* for lag tools only; failures are harmless */
+    rd_kafka_topic_partition_list_destroy(commit);
+    c->pending = 0;
+    consumer_update_lag(c);
+    return CONSUMER_OK;
+}
+
+static void consumer_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                                  rd_kafka_topic_partition_list_t *list, void *opaque) {
+    struct consumer *c = opaque;
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        c->part_cnt = 0;
+        for (int i = 0; i < list->cnt && i < MAX_PARTITIONS; i++) {
+            c->parts[c->part_cnt].topic = strdup(list->elems[i].topic);
+            c->parts[c->part_cnt++].partition = list->elems[i].partition;
+        }
+        log_info("assigned %d partitions", c->part_cnt);
+        if (consumer_position(c))
+            c->fatal = 1;
+    } else {
+        /* Revoked: store what we have while the partitions are still ours. */
+        for (int attempt = 0; attempt < 3 && consumer_flush(c) == CONSUMER_ERROR; attempt++)
+            usleep(200 * 1000);
+        c->sink->discard(c->sink->ctx);
+        c->pending = 0;
+        for (int i = 0; i < c->part_cnt; i++)
+            free((char *)c->parts[i].topic);
+        c->part_cnt = 0;
+        rd_kafka_assign(rk, NULL);
+        consumer_update_lag(c);
+        log_info("partitions revoked");
+    }
+}
+
+int consumer_run(const struct consumer_options *o, const struct consumer_sink *sink,
+                 volatile sig_atomic_t *stop) {
+    static const char *const defaults[][2] = {{"enable.auto.commit", "false"},
+                                              {"enable.auto.offset.store", "false"},
+                                              {"auto.offset.reset", "earliest"},
+                                              {NULL, NULL}};
+    struct consumer c;
+    rd_kafka_conf_t *conf;
+    rd_kafka_topic_partition_list_t *subs;
+    char errbuf[512];
+    int backoff_ms = 0;
+
+    memset(&c, 0, sizeof(c));
+    c.o = o;
+    c.sink = sink;
+    conf = kafka_conf_new(o->brokers, defaults, o->kafka_props, o->kafka_prop_cnt, errbuf,
+                          sizeof(errbuf));
+    if (!conf || rd_kafka_conf_set(conf, "group.id", o->group, errbuf, sizeof(errbuf))) {
+        log_error("%s", errbuf);
+        if (conf)
+            rd_kafka_conf_destroy(conf);
+        return 1;
+    }
+    /* The sink's offsets are the truth; these two must stay off whatever -X says. */
+    rd_kafka_conf_set(conf, "enable.auto.commit", "false", NULL, 0);
+    rd_kafka_conf_set(conf, "enable.auto.offset.store", "false", NULL, 0);
+    rd_kafka_conf_set_rebalance_cb(conf, consumer_rebalance_cb);
+    rd_kafka_conf_set_opaque(conf, &c);
+    if (!(c.rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errbuf, sizeof(errbuf)))) {
+        log_error("Kafka consumer: %s", errbuf);
+        rd_kafka_conf_destroy(conf);
+        return 1;
+    }
+    rd_kafka_poll_set_consumer(c.rk);
+    subs = rd_kafka_topic_partition_list_new(o->topic_cnt);
+    for (int i = 0; i < o->topic_cnt; i++)
+        rd_kafka_topic_partition_list_add(subs, o->topics[i], RD_KAFKA_PARTITION_UA);
+    if (rd_kafka_subscribe(c.rk, subs)) {
+        log_error("cannot subscribe");
+        rd_kafka_topic_partition_list_destroy(subs);
+        rd_kafka_destroy(c.rk);
+        return 1;
+    }
+    rd_kafka_topic_partition_list_destroy(subs);
+    clock_gettime(CLOCK_MONOTONIC, &c.last_flush);
+
+    while (!*stop && !c.fatal) {
+        rd_kafka_message_t *m;
+        if (backoff_ms) { /* the sink could not store: hold consumption, retry */
+            usleep((useconds_t)backoff_ms * 1000);
+            if (consumer_flush(&c) == CONSUMER_ERROR) {
+                backoff_ms = backoff_ms < 2000 ? backoff_ms * 2 : 2000;
+                continue;
+            }
+            backoff_ms = 0;
+        }
+        m = rd_kafka_consumer_poll(c.rk, 100);
+        if (m) {
+            struct consumer_partition *p;
+            if (m->err) {
+                if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                    log_warn("consume: %s", rd_kafka_message_errstr(m));
+            } else if ((p = consumer_find(&c, rd_kafka_topic_name(m->rkt), m->partition)) &&
+                       (p->next < 0 || m->offset >= p->next)) {
+                p->next = m->offset + 1;
+                c.sink->add(c.sink->ctx, m);
+                c.pending++;
+                pthread_mutex_lock(&metrics_lock);
+                stats.messages++;
+                pthread_mutex_unlock(&metrics_lock);
+            }
+            rd_kafka_message_destroy(m);
+        }
+        if (c.pending >= o->flush_events || ms_since(&c.last_flush) >= (double)o->flush_ms) {
+            if (consumer_flush(&c) == CONSUMER_ERROR) {
+                log_warn("flush failed; holding consumption and retrying");
+                backoff_ms = 100;
+            }
+        }
+    }
+    rd_kafka_consumer_close(c.rk); /* revokes: the last batch is flushed */
+    rd_kafka_destroy(c.rk);
+    return c.fatal ? 1 : 0;
+}
+
+char *consumer_metrics(const char *prefix) {
+    char *buf = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&buf, &size);
+    pthread_mutex_lock(&metrics_lock);
+    fprintf(f, "# TYPE %s_messages_total counter\n%s_messages_total %ld\n", prefix, prefix,
+            stats.messages);
+    fprintf(f, "# TYPE %s_flushes_total counter\n%s_flushes_total %ld\n", prefix, prefix,
+            stats.flushes);
+    fprintf(f, "# TYPE %s_flush_conflicts_total counter\n%s_flush_conflicts_total %ld\n", prefix,
+            prefix, stats.conflicts);
+    fprintf(f, "# TYPE %s_flush_errors_total counter\n%s_flush_errors_total %ld\n", prefix,
+            prefix, stats.flush_errors);
+    fprintf(f, "# TYPE %s_last_flush_seconds gauge\n%s_last_flush_seconds %g\n", prefix, prefix,
+            stats.last_flush_ms / 1e3);
+    fprintf(f, "# HELP %s_lag_messages Messages between the stored offset and the end.\n"
+               "# TYPE %s_lag_messages gauge\n", prefix, prefix);
+    for (int i = 0; i < lag_cnt; i++)
+        if (lag[i].high >= 0)
+            fprintf(f, "%s_lag_messages{topic=\"%s\",partition=\"%d\"} %lld\n", prefix,
+                    lag[i].topic, lag[i].partition,
+                    (long long)(lag[i].high - (lag[i].next < 0 ? 0 : lag[i].next)));
+    pthread_mutex_unlock(&metrics_lock);
+    fclose(f);
+    return buf;
+}

@@ -1,0 +1,72 @@
+/* consumer: the Kafka consumer-group skeleton shared by the aggregator's
+ * SQLite sink and the exporter's file sink (DESIGN.md, "Layout").
+ *
+ * It owns group membership, the poll loop, flush cadence and shutdown; the
+ * sink owns the offsets. Kafka's auto commit and auto offset store are off.
+ * On assignment every partition is positioned at the offset the SINK stored
+ * (or the beginning when it stored none), never at Kafka's committed one. A
+ * flush hands the sink its batch together with, per partition, the offset
+ * range it covers: [start, next). The sink must store the batch and the new
+ * next offsets atomically, and refuse (CONSUMER_CONFLICT) when its stored
+ * offset is no longer `start`. Before partitions are revoked the batch is
+ * flushed; whatever could not be stored is discarded, which is always safe:
+ * its offsets were not stored either, so the next owner reads it again.
+ * After each stored flush the offsets are also committed to Kafka, only so
+ * that standard lag tools see the group. */
+#ifndef AGGREGATOR_CONSUMER_H
+#define AGGREGATOR_CONSUMER_H
+
+#include <librdkafka/rdkafka.h>
+#include <signal.h>
+#include <stdint.h>
+
+#define CONSUMER_OK 0
+#define CONSUMER_CONFLICT 1
+#define CONSUMER_ERROR (-1)
+
+struct consumer_partition {
+    const char *topic;
+    int32_t partition;
+    int64_t start; /* the sink's stored next offset; -1: none stored yet */
+    int64_t next;  /* one past the last message given to the sink */
+};
+
+struct consumer_sink {
+    void *ctx;
+    /* The stored next offset: 0 and *next set; 1 none stored; -1 error. */
+    int (*offset)(void *ctx, const char *topic, int32_t partition, int64_t *next);
+    /* Takes one message into the batch (parsing and skipping are the sink's). */
+    void (*add)(void *ctx, const rd_kafka_message_t *m);
+    /* Stores the batch and each partition's next offset atomically. */
+    int (*flush)(void *ctx, const struct consumer_partition *parts, int cnt);
+    /* Forgets the batch. */
+    void (*discard)(void *ctx);
+};
+
+struct consumer_options {
+    const char *brokers;
+    char *const *kafka_props;
+    int kafka_prop_cnt;
+    const char *group;
+    const char *const *topics;
+    int topic_cnt;
+    long flush_ms;
+    long flush_events;
+};
+
+/* Counters for /metrics, updated by the consumer thread. */
+struct consumer_stats {
+    long messages, flushes, conflicts, flush_errors;
+    double last_flush_ms;
+};
+
+/* Runs until *stop is set, then flushes, leaves the group and returns 0; 1
+ * when the consumer cannot start or the offsets cannot be read. */
+int consumer_run(const struct consumer_options *o, const struct consumer_sink *sink,
+                 volatile sig_atomic_t *stop);
+
+/* Prometheus lines for the consumer's counters and per-partition lag;
+ * thread-safe, caller frees. */
+char *consumer_metrics(const char *prefix);
+
+#endif

@@ -1,0 +1,258 @@
+#include "rollup.h"
+
+#include "timefmt.h"
+
+#include <assert.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------- parsing */
+
+static const char *rollup_str(const json_t *o, const char *k) {
+    const json_t *v = json_object_get(o, k);
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+/* The path of an http(s) URL, without query or fragment; "/" if none. */
+static char *rollup_url_path(const char *url) {
+    const char *p = strstr(url, "://");
+    size_t n;
+    p = p ? strchr(p + 3, '/') : NULL;
+    if (!p)
+        return strdup("/");
+    n = strcspn(p, "?#");
+    return strndup(p, n);
+}
+
+int rollup_parse(const char *json, size_t len, int64_t max_future_ms,
+                 struct rollup_event *ev, char *errbuf, size_t errsize) {
+    json_error_t jerr;
+    json_t *o = json_loadb(json, len, 0, &jerr);
+    const char *type, *id, *site, *visitor, *ts, *recv, *dim = NULL;
+    const json_t *bot, *results = NULL;
+    int rc = -1;
+
+    memset(ev, 0, sizeof(*ev));
+    if (!o) {
+        snprintf(errbuf, errsize, "not JSON: %s", jerr.text);
+        return -1;
+    }
+    type = rollup_str(o, "type");
+    id = rollup_str(o, "event_id");
+    site = rollup_str(o, "site");
+    visitor = rollup_str(o, "anonymous_id");
+    if (!visitor)
+        visitor = rollup_str(o, "user_id");
+    ts = rollup_str(o, "ts");
+    recv = rollup_str(o, "received_at");
+    bot = json_object_get(o, "bot");
+    if (!type || !id || strlen(id) != 36 || !site || !*site || strlen(site) > 256 ||
+        !visitor || !ts ||
+        !recv || !json_is_boolean(bot)) {
+        snprintf(errbuf, errsize, "not a canonical event: type, event_id, site, "
+                                  "visitor id, ts, received_at or bot missing");
+        goto out;
+    }
+    if (!strcmp(type, "pageview")) {
+        ev->type = "pageview";
+        dim = rollup_str(o, "url");
+    } else if (!strcmp(type, "click")) {
+        ev->type = "click";
+        dim = rollup_str(o, "target");
+    } else if (!strcmp(type, "search")) {
+        ev->type = "search";
+        dim = rollup_str(o, "query");
+        results = json_object_get(o, "results");
+        if (!json_is_integer(results))
+            dim = NULL;
+    }
+    if (!ev->type || !dim) {
+        snprintf(errbuf, errsize, "not a canonical %s event", type);
+        goto out;
+    }
+    if (strpbrk(site, "\x1e\x1f") || strpbrk(dim, "\x1e\x1f") || strlen(dim) > 4096) {
+        snprintf(errbuf, errsize, "site or dimension has control characters or is too long");
+        goto out;
+    }
+    if (timefmt_parse(ts, &ev->ts_ms) || timefmt_parse(recv, &ev->received_ms)) {
+        snprintf(errbuf, errsize, "ts or received_at is not RFC 3339");
+        goto out;
+    }
+    if (ev->ts_ms > ev->received_ms + max_future_ms)
+        ev->ts_ms = ev->received_ms;
+    memcpy(ev->event_id, id, 37);
+    ev->site = strdup(site);
+    ev->dim = ev->type[0] == 'p' ? rollup_url_path(dim) : strdup(dim);
+    ev->visitor = hll_hash(visitor, strlen(visitor));
+    ev->bot = json_is_true(bot);
+    ev->zero_result = results && json_integer_value(results) == 0;
+    rc = 0;
+out:
+    json_decref(o);
+    return rc;
+}
+
+void rollup_event_clear(struct rollup_event *ev) {
+    free(ev->site);
+    free(ev->dim);
+    ev->site = ev->dim = NULL;
+}
+
+const char *rollup_granularity_name(enum rollup_granularity g) {
+    static const char *names[] = {"minute", "hour", "day"};
+    return names[g];
+}
+
+int64_t rollup_bucket(enum rollup_granularity g, int64_t ts_ms) {
+    static const int64_t secs[] = {60, 3600, 86400};
+    int64_t s = ts_ms / 1000;
+    return s - s % secs[g];
+}
+
+/* ----------------------------------------------------------- the table */
+
+/* One open-addressing table holds both kinds of entries. The key is the
+ * counter's or sketch's identity joined with 0x1f (which validated text
+ * cannot contain: the schema rejects control characters). */
+struct entry {
+    char *key;      /* NULL: empty slot */
+    uint64_t hash;
+    int64_t n;      /* counters */
+    struct hll *sketch; /* sketches (key starts with 0x1e) */
+};
+
+/* Longest key: a dimension (<= 4096, checked in rollup_parse), a site
+ * (<= 128 in canonical events, but not trusted) and the small fields. */
+#define ROLLUP_KEY_MAX 8192
+
+struct rollup {
+    struct entry *slots;
+    size_t cap, used;
+};
+
+struct rollup *rollup_new(void) {
+    struct rollup *r = calloc(1, sizeof(*r));
+    r->cap = 1024;
+    r->slots = calloc(r->cap, sizeof(*r->slots));
+    return r;
+}
+
+static struct entry *rollup_slot(struct rollup *r, const char *key, size_t len) {
+    uint64_t h = hll_hash(key, len);
+    size_t i;
+    if ((r->used + 1) * 4 > r->cap * 3) { /* keep the load under 3/4 */
+        struct entry *old = r->slots;
+        size_t oldcap = r->cap;
+        r->cap *= 2;
+        r->slots = calloc(r->cap, sizeof(*r->slots));
+        for (size_t k = 0; k < oldcap; k++)
+            if (old[k].key) {
+                for (i = old[k].hash & (r->cap - 1); r->slots[i].key; i = (i + 1) & (r->cap - 1))
+                    ;
+                r->slots[i] = old[k];
+            }
+        free(old);
+    }
+    for (i = h & (r->cap - 1); r->slots[i].key; i = (i + 1) & (r->cap - 1))
+        if (r->slots[i].hash == h && !strcmp(r->slots[i].key, key))
+            return &r->slots[i];
+    r->slots[i].key = strndup(key, len);
+    r->slots[i].hash = h;
+    r->used++;
+    return &r->slots[i];
+}
+
+static void rollup_count(struct rollup *r, const char *site, const char *type,
+                         int g, int64_t bucket, const char *dim, int bot) {
+    char key[ROLLUP_KEY_MAX];
+    int n = snprintf(key, sizeof(key), "%s\x1f%s\x1f%d\x1f%lld\x1f%s\x1f%d", site, type, g,
+                     (long long)bucket, dim, bot);
+    assert(n < (int)sizeof(key));
+    rollup_slot(r, key, (size_t)n)->n++;
+}
+
+void rollup_add(struct rollup *r, const struct rollup_event *ev) {
+    for (int g = 0; g < ROLLUP_GRAN_CNT; g++) {
+        int64_t b = rollup_bucket((enum rollup_granularity)g, ev->ts_ms);
+        rollup_count(r, ev->site, ev->type, g, b, "", ev->bot);
+        rollup_count(r, ev->site, ev->type, g, b, ev->dim, ev->bot);
+        if (ev->zero_result) {
+            rollup_count(r, ev->site, "zero_result_search", g, b, "", ev->bot);
+            rollup_count(r, ev->site, "zero_result_search", g, b, ev->dim, ev->bot);
+        }
+        if (!ev->bot) {
+            char key[ROLLUP_KEY_MAX];
+            int n = snprintf(key, sizeof(key), "\x1e%s\x1f%d\x1f%lld", ev->site, g,
+                             (long long)b);
+            assert(n < (int)sizeof(key));
+            struct entry *e = rollup_slot(r, key, (size_t)n);
+            if (!e->sketch)
+                e->sketch = calloc(1, sizeof(*e->sketch));
+            hll_add_hash(e->sketch, ev->visitor);
+        }
+    }
+}
+
+size_t rollup_key_count(const struct rollup *r) { return r->used; }
+
+/* Splits a key back into its fields, in place in a copy. */
+static int rollup_split(const char *key, char *buf, size_t size, char **f, int cnt) {
+    int k = 0;
+    snprintf(buf, size, "%s", key);
+    f[k++] = buf;
+    for (char *p = buf; *p && k < cnt; p++)
+        if (*p == '\x1f') {
+            *p = '\0';
+            f[k++] = p + 1;
+        }
+    return k == cnt ? 0 : -1;
+}
+
+int rollup_foreach_count(const struct rollup *r, rollup_count_cb *cb, void *ctx) {
+    char buf[ROLLUP_KEY_MAX], *f[6];
+    int rc;
+    for (size_t i = 0; i < r->cap; i++) {
+        const struct entry *e = &r->slots[i];
+        if (!e->key || e->sketch || rollup_split(e->key, buf, sizeof(buf), f, 6))
+            continue;
+        rc = cb(ctx, f[0], f[1], rollup_granularity_name((enum rollup_granularity)atoi(f[2])),
+                atoll(f[3]), f[4], atoi(f[5]), e->n);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+int rollup_foreach_sketch(const struct rollup *r, rollup_sketch_cb *cb, void *ctx) {
+    char buf[ROLLUP_KEY_MAX], *f[3];
+    int rc;
+    for (size_t i = 0; i < r->cap; i++) {
+        const struct entry *e = &r->slots[i];
+        if (!e->key || !e->sketch || rollup_split(e->key + 1, buf, sizeof(buf), f, 3))
+            continue;
+        rc = cb(ctx, f[0], rollup_granularity_name((enum rollup_granularity)atoi(f[1])),
+                atoll(f[2]), e->sketch);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+void rollup_reset(struct rollup *r) {
+    for (size_t i = 0; i < r->cap; i++) {
+        free(r->slots[i].key);
+        free(r->slots[i].sketch);
+    }
+    memset(r->slots, 0, r->cap * sizeof(*r->slots));
+    r->used = 0;
+}
+
+void rollup_free(struct rollup *r) {
+    if (!r)
+        return;
+    rollup_reset(r);
+    free(r->slots);
+    free(r);
+}

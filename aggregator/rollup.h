@@ -1,0 +1,61 @@
+/* rollup: from canonical events to counter deltas, in memory.
+ *
+ * rollup_parse() reads a Kafka message value as untrusted input (anything
+ * may be produced to a topic) and keeps what the counters need. rollup_add()
+ * pre-aggregates: every event touches 3 granularities x (total + its
+ * dimension) counters and 3 visitor sketches, so a flush writes one upsert
+ * per distinct key, however many events it covers. */
+#ifndef AGGREGATOR_ROLLUP_H
+#define AGGREGATOR_ROLLUP_H
+
+#include "event.h"
+#include "hll.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum rollup_granularity { ROLLUP_MINUTE, ROLLUP_HOUR, ROLLUP_DAY, ROLLUP_GRAN_CNT };
+
+struct rollup_event {
+    char event_id[37];
+    char *site;
+    char *dim;         /* path, target or query */
+    const char *type;  /* "pageview", "click", "search" */
+    uint64_t visitor;  /* hll_hash of anonymous_id, else user_id */
+    int64_t ts_ms;     /* event time, clamped (see rollup_parse) */
+    int64_t received_ms;
+    int bot;
+    int zero_result;   /* a search with results == 0 */
+};
+
+/* Parses one canonical event. ts later than received_at + max_future_ms is
+ * clamped to received_at (a client clock far ahead). Returns 0, or -1 with
+ * errbuf saying what is wrong. Release with rollup_event_clear. */
+int rollup_parse(const char *json, size_t len, int64_t max_future_ms,
+                 struct rollup_event *ev, char *errbuf, size_t errsize);
+void rollup_event_clear(struct rollup_event *ev);
+
+const char *rollup_granularity_name(enum rollup_granularity g);
+/* Start of the bucket holding ts_ms, in Unix seconds. */
+int64_t rollup_bucket(enum rollup_granularity g, int64_t ts_ms);
+
+struct rollup;
+
+struct rollup *rollup_new(void);
+void rollup_add(struct rollup *r, const struct rollup_event *ev);
+size_t rollup_key_count(const struct rollup *r);
+
+typedef int(rollup_count_cb)(void *ctx, const char *site, const char *type,
+                             const char *granularity, int64_t bucket,
+                             const char *dim, int bot, int64_t n);
+typedef int(rollup_sketch_cb)(void *ctx, const char *site,
+                              const char *granularity, int64_t bucket,
+                              const struct hll *sketch);
+/* Visits every key; stops at (and returns) the first non-zero callback. */
+int rollup_foreach_count(const struct rollup *r, rollup_count_cb *cb, void *ctx);
+int rollup_foreach_sketch(const struct rollup *r, rollup_sketch_cb *cb, void *ctx);
+
+void rollup_reset(struct rollup *r);
+void rollup_free(struct rollup *r);
+
+#endif
