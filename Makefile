@@ -36,7 +36,7 @@ PROGRAMS := $(BUILD)/activity-devbroker $(BUILD)/activity-ingest \
 UNIT_TESTS := $(BUILD)/tests/test_schema $(BUILD)/tests/test_timefmt \
               $(BUILD)/tests/test_enrich $(BUILD)/tests/test_config \
               $(BUILD)/tests/test_hll
-TEST_TOOLS := $(BUILD)/tests/topic-dump
+TEST_TOOLS := $(BUILD)/tests/topic-dump $(BUILD)/tests/topic-produce
 BENCH_TOOLS := $(BUILD)/bench/producer-baseline
 
 .PHONY: all tests run test bench clean deps format lint
@@ -73,6 +73,9 @@ $(BUILD)/tests/test_hll: $(call obj,tests/unit/test_hll.c aggregator/hll.c) $(LI
 $(UNIT_TESTS):
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+$(BUILD)/tests/topic-produce: $(call obj,tests/integration/topic_produce.c) $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BUILD)/tests/topic-dump: $(call obj,tests/integration/topic_dump.c) $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

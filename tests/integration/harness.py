@@ -126,6 +126,24 @@ class Stack:
             pass
         return status, hdrs, data
 
+    def start_aggregator_with_url(self, db, *extra):
+        """An aggregator worker on db: (Popen, its /metrics URL). Logs go to
+        aggregator-N.log, N counting from 1 per stack."""
+        self.workers = getattr(self, "workers", 0) + 1
+        return start([BUILD + "/activity-aggregator", "--brokers", self.brokers, "--db", db,
+                      "--metrics-listen", "127.0.0.1:0", "--flush-ms", "200", *extra],
+                     self.path("aggregator-%d.log" % self.workers))
+
+    def start_aggregator(self, db, *extra):
+        return self.start_aggregator_with_url(db, *extra)[0]
+
+    def produce_raw(self, topic_type, lines):
+        out = subprocess.run([BUILD + "/tests/topic-produce", self.brokers, "activity." + topic_type],
+                             input="\n".join(lines).encode() + b"\n", capture_output=True,
+                             timeout=60)
+        if out.returncode:
+            raise RuntimeError("topic-produce failed: " + out.stderr.decode())
+
     def dump(self, *types):
         """Every message of the named topics (suffixes), as dicts."""
         topics = ["activity." + t for t in types]

@@ -1,0 +1,262 @@
+"""activity-aggregator end to end: events through ingest into Kafka, workers
+in one consumer group into one SQLite file. The expected counters are
+computed here, independently, from the events that ingest acknowledged;
+the database must match them exactly (uniques within 2 %), whatever
+workers join, leave or are killed on the way."""
+
+import collections
+import json
+import os
+import random
+import signal
+import sqlite3
+import sys
+import threading
+import time
+import unittest
+import urllib.request
+import uuid
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import Stack, stop  # noqa: E402
+
+GROUP_OPTS = ("-X", "session.timeout.ms=6000", "-X", "heartbeat.interval.ms=500")
+HUMAN_UA, BOT_UA = "Mozilla/5.0 (X11; Linux x86_64) test", "Googlebot/2.1 (+http://www.google.com/bot.html)"
+
+
+class Traffic:
+    """Mixed events over two sites, a few thousand visitors and the last
+    three hours, and the counters they must produce."""
+
+    def __init__(self, seed, visitors=4000):
+        self.rnd = random.Random(seed)
+        self.visitors = ["v%05d" % i for i in range(visitors)]
+        self.now_ms = int(time.time() * 1000)
+        self.counts = {False: collections.Counter(), True: collections.Counter()}  # by bot
+        self.uniques = collections.defaultdict(set)
+        self.lock = threading.Lock()
+
+    def batch(self, n):
+        evs = []
+        for _ in range(n):
+            r = self.rnd
+            site = r.choice(["shop.test", "blog.test"])
+            e = {"type": r.choice(["pageview", "pageview", "click", "search"]), "site": site,
+                 "anonymous_id": r.choice(self.visitors), "event_id": str(uuid.uuid4()),
+                 "url": "https://%s/p/%d?ref=x" % (site, r.randrange(20)),
+                 "ts": self.now_ms - r.randrange(3 * 3600 * 1000)}
+            if e["type"] == "click":
+                e["target"] = "btn-%d" % r.randrange(10)
+            elif e["type"] == "search":
+                e["query"] = "q%d" % r.randrange(15)
+                e["results"] = r.choice([0, 1, 5])
+            evs.append(e)
+        return evs
+
+    def record(self, events, bot):
+        """Counts acknowledged events the way the aggregator must."""
+        with self.lock:
+            for e in events:
+                dim = {"pageview": e["url"].split(e["site"], 1)[1].split("?")[0],
+                       "click": e.get("target"), "search": e.get("query")}[e["type"]]
+                s = e["ts"] // 1000
+                types = [e["type"]] + (["zero_result_search"] if e.get("results") == 0 else [])
+                for gran, size in (("minute", 60), ("hour", 3600), ("day", 86400)):
+                    b = s - s % size
+                    for t in types:
+                        self.counts[bot][(e["site"], t, gran, b, "")] += 1
+                        self.counts[bot][(e["site"], t, gran, b, dim)] += 1
+                    if not bot:
+                        self.uniques[(e["site"], gran, b)].add(e["anonymous_id"])
+
+    def total(self, bot):
+        return sum(n for (site, t, g, b, d), n in self.counts[bot].items()
+                   if g == "day" and d == "" and t != "zero_result_search")
+
+
+def send(stack, traffic, batches, size=100, threads=4, resend_every=50):
+    """Posts batches through ingest, retrying a 503 with the same event_ids,
+    and resending every resend_every-th batch once more (client retries that
+    must count once). Records only what ingest acknowledged."""
+    todo = list(range(batches))
+    lock = threading.Lock()
+
+    def worker():
+        while True:
+            with lock:
+                if not todo:
+                    return
+                i = todo.pop()
+                events = traffic.batch(size)
+            bot = i % 10 == 0
+            body = json.dumps(events).encode()
+            for attempt in range(2 if i % resend_every == 0 else 1):
+                while True:
+                    status, _, _ = stack.request("POST", "/v1/events", body, {
+                        "Content-Type": "application/json", "User-Agent": BOT_UA if bot else HUMAN_UA})
+                    if status == 200:
+                        break
+                    assert status == 503, status
+                    time.sleep(0.2)
+            traffic.record(events, bot)
+
+    ts = [threading.Thread(target=worker) for _ in range(threads)]
+    for t in ts:
+        t.start()
+    return ts
+
+
+def db_rows(db, view):
+    con = sqlite3.connect("file:%s?mode=ro" % db, uri=True, timeout=30)
+    try:
+        return {tuple(r[:5]): r[5] for r in con.execute(
+            "SELECT site, type, granularity, bucket, dim, n FROM %s" % view)}
+    finally:
+        con.close()
+
+
+def db_total(db, view):
+    try:
+        con = sqlite3.connect("file:%s?mode=ro" % db, uri=True, timeout=30)
+        try:
+            return con.execute("SELECT coalesce(sum(n), 0) FROM %s WHERE granularity = 'day' "
+                               "AND dim = '' AND type != 'zero_result_search'" % view).fetchone()[0]
+        finally:
+            con.close()
+    except sqlite3.OperationalError:  # not created yet
+        return 0
+
+
+def wait_for_totals(tc, db, traffic, timeout=180):
+    want = (traffic.total(False), traffic.total(True))
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        got = (db_total(db, "counts"), db_total(db, "bot_counts"))
+        if got == want:
+            return
+        tc.assertTrue(got[0] <= want[0] and got[1] <= want[1], "counted more than sent: %s > %s" % (got, want))
+        time.sleep(0.5)
+    tc.fail("counters did not reach %s within %d s (have %s)" % (want, timeout, got))
+
+
+def check_exact(tc, db, traffic):
+    for bot, view in ((False, "counts"), (True, "bot_counts")):
+        got, want = db_rows(db, view), dict(traffic.counts[bot])
+        missing = {k: v for k, v in want.items() if got.get(k) != v}
+        extra = {k: v for k, v in got.items() if k not in want}
+        tc.assertEqual(missing, {}, "%s: %d counters differ, e.g. %s" % (view, len(missing), list(missing.items())[:3]))
+        tc.assertEqual(extra, {}, "%s: unexpected counters" % view)
+    con = sqlite3.connect(db)
+    est = {(s, g, b): e for s, g, b, e in con.execute("SELECT site, granularity, bucket, estimate FROM uniques")}
+    con.close()
+    tc.assertEqual(set(est), set(traffic.uniques))
+    worst = 0.0
+    for k, visitors in traffic.uniques.items():
+        err = abs(est[k] - len(visitors)) / len(visitors)
+        worst = max(worst, err)
+        tc.assertLessEqual(abs(est[k] - len(visitors)), 0.02 * len(visitors) + 1,
+                           "uniques %s: estimate %d, true %d" % (k, est[k], len(visitors)))
+    return worst
+
+
+def metric(url, name):
+    text = urllib.request.urlopen(url, timeout=10).read().decode()
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise AssertionError("no metric %s" % name)
+
+
+class GroupRebalance(unittest.TestCase):
+    def test_counters_exact_while_workers_join_and_leave(self):
+        st = Stack(partitions=6)
+        db = st.path("counters.db")
+        traffic = Traffic(seed=1)
+        try:
+            workers = [st.start_aggregator(db, *GROUP_OPTS) for _ in range(3)]
+            senders = send(st, traffic, batches=1000)  # 100,000 events
+            time.sleep(2)
+            workers.append(st.start_aggregator(db, *GROUP_OPTS))   # a fourth joins
+            time.sleep(2)
+            self.assertEqual(stop(workers.pop(0)), 0)              # one leaves
+            for t in senders:
+                t.join()
+            self.assertGreaterEqual(traffic.total(False) + traffic.total(True), 100000)
+            wait_for_totals(self, db, traffic)
+            for w in workers:
+                self.assertEqual(stop(w), 0)
+            worst = check_exact(self, db, traffic)
+            print("\n  %d events (%d from bots) counted exactly; worst uniques error %.2f %%"
+                  % (traffic.total(False) + traffic.total(True), traffic.total(True), worst * 100))
+        finally:
+            st.close()
+
+
+class KilledWorkers(unittest.TestCase):
+    def test_counters_exact_after_kill_9_and_restart(self):
+        st = Stack(partitions=6)
+        db = st.path("counters.db")
+        traffic = Traffic(seed=2)
+        rnd = random.Random(3)
+        try:
+            workers = [st.start_aggregator(db, *GROUP_OPTS) for _ in range(3)]
+            senders = send(st, traffic, batches=600, threads=2)
+            kills = 0
+            while kills < 6:
+                time.sleep(rnd.uniform(0.3, 1.5))
+                i = rnd.randrange(len(workers))
+                stop(workers[i], signal.SIGKILL)
+                workers[i] = st.start_aggregator(db, *GROUP_OPTS)
+                kills += 1
+            for t in senders:
+                t.join()
+            wait_for_totals(self, db, traffic)
+            for w in workers:
+                self.assertEqual(stop(w), 0)
+            check_exact(self, db, traffic)
+            print("\n  %d kill -9s; %d events counted exactly" % (kills, traffic.total(False) + traffic.total(True)))
+        finally:
+            st.close()
+
+
+class BadMessagesAndRetries(unittest.TestCase):
+    def test_malformed_messages_are_skipped_and_counted(self):
+        st = Stack(partitions=2, brokers=1)
+        db = st.path("counters.db")
+        traffic = Traffic(seed=4, visitors=50)
+        try:
+            w, metrics_url = st.start_aggregator_with_url(db)
+            garbage = ["not json", "{}", '{"type":"pageview"}', "[1,2,3]",
+                       json.dumps({"type": "pageview", "event_id": "x" * 36, "site": "s",
+                                   "anonymous_id": "a", "ts": "yesterday", "received_at": "now",
+                                   "bot": False, "url": "https://s/"})]
+            st.produce_raw("pageview", garbage)
+            st.produce_raw("click", ["\x00\x01binary"])
+            for t in send(st, traffic, batches=5, size=20, threads=1, resend_every=1):
+                t.join()  # every batch sent twice: each event must count once
+            wait_for_totals(self, db, traffic, timeout=60)
+            self.assertEqual(metric(metrics_url, "activity_aggregator_skipped_total"), 6)
+            self.assertEqual(stop(w), 0)
+            check_exact(self, db, traffic)
+            with open(st.path("aggregator-1.log")) as f:
+                log = f.read()
+            self.assertEqual(log.count("skipping activity."), 6, log[-2000:])
+            self.assertIn("stopped: 100 events counted, 100 duplicates, 6 skipped", log)
+        finally:
+            st.close()
+
+    def test_metrics_endpoint(self):
+        st = Stack(partitions=1, brokers=1)
+        try:
+            p, url = st.start_aggregator_with_url(st.path("c.db"))
+            time.sleep(1)
+            self.assertEqual(metric(url, "activity_aggregator_skipped_total"), 0)
+            self.assertIn("activity_aggregator_flushes_total",
+                          urllib.request.urlopen(url, timeout=10).read().decode())
+            self.assertEqual(stop(p), 0)
+        finally:
+            st.close()
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
