@@ -35,7 +35,7 @@ PROGRAMS := $(BUILD)/activity-devbroker $(BUILD)/activity-ingest \
             $(BUILD)/activity-aggregator
 UNIT_TESTS := $(BUILD)/tests/test_schema $(BUILD)/tests/test_timefmt \
               $(BUILD)/tests/test_enrich $(BUILD)/tests/test_config \
-              $(BUILD)/tests/test_hll
+              $(BUILD)/tests/test_hll $(BUILD)/tests/test_store
 TEST_TOOLS := $(BUILD)/tests/topic-dump $(BUILD)/tests/topic-produce
 BENCH_TOOLS := $(BUILD)/bench/producer-baseline
 
@@ -70,6 +70,8 @@ $(BUILD)/tests/test_timefmt: $(call obj,tests/unit/test_timefmt.c) $(LIB_OBJ)
 $(BUILD)/tests/test_config: $(call obj,tests/unit/test_config.c) $(LIB_OBJ)
 $(BUILD)/tests/test_enrich: $(call obj,tests/unit/test_enrich.c ingest/enrich.c) $(LIB_OBJ)
 $(BUILD)/tests/test_hll: $(call obj,tests/unit/test_hll.c aggregator/hll.c) $(LIB_OBJ)
+$(BUILD)/tests/test_store: $(call obj,tests/unit/test_store.c aggregator/store.c aggregator/rollup.c \
+                             aggregator/hll.c) $(BUILD)/obj/gen/counters_sql.o $(LIB_OBJ)
 $(UNIT_TESTS):
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka

@@ -1,0 +1,143 @@
+/* Unit tests of aggregator/store on a real SQLite file: the offset
+ * compare-and-set that makes counting exactly once, and dedup. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "store.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char path[64];
+
+static int setup(void **state) {
+    int fd;
+    (void)state;
+    snprintf(path, sizeof(path), "/tmp/test_store_XXXXXX");
+    fd = mkstemp(path);
+    close(fd);
+    unlink(path);
+    return 0;
+}
+
+static int teardown(void **state) {
+    char p[80];
+    (void)state;
+    unlink(path);
+    snprintf(p, sizeof(p), "%s-wal", path);
+    unlink(p);
+    snprintf(p, sizeof(p), "%s-shm", path);
+    unlink(p);
+    return 0;
+}
+
+static struct rollup_event mk(const char *id, const char *visitor) {
+    struct rollup_event e;
+    char json[512], err[128];
+    snprintf(json, sizeof(json),
+             "{\"type\":\"pageview\",\"event_id\":\"%s\",\"site\":\"s\",\"anonymous_id\":\"%s\","
+             "\"url\":\"https://s/a\",\"ts\":\"2026-11-24T10:00:00.000Z\","
+             "\"received_at\":\"2026-11-24T10:00:01.000Z\",\"bot\":false}",
+             id, visitor);
+    assert_int_equal(rollup_parse(json, strlen(json), 600000, &e, err, sizeof(err)), 0);
+    return e;
+}
+
+static long long total(void) {
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    long long n = -1;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_prepare_v2(db, "SELECT coalesce(sum(n),0) FROM counts WHERE granularity='day' AND dim=''",
+                       -1, &st, NULL);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+static void test_offset_cas_lets_one_owner_win(void **state) {
+    (void)state;
+    char err[256];
+    size_t counted;
+    int64_t next;
+    struct store *a, *b;
+    struct rollup_event e1 = mk("00000000-0000-4000-8000-000000000001", "v1");
+    struct rollup_event e2 = mk("00000000-0000-4000-8000-000000000002", "v2");
+    struct consumer_partition p = {"activity.pageview", 0, -1, 10};
+
+    assert_non_null(a = store_open(path, err, sizeof(err)));
+    assert_non_null(b = store_open(path, err, sizeof(err)));
+    assert_int_equal(store_offset(a, "activity.pageview", 0, &next), 1);
+
+    /* A stores offsets [start .. 10) with e1. */
+    assert_int_equal(store_flush(a, &p, 1, &e1, 1, 3600000, &counted, err, sizeof(err)), STORE_OK);
+    assert_int_equal(counted, 1);
+    assert_int_equal(store_offset(b, "activity.pageview", 0, &next), 0);
+    assert_int_equal(next, 10);
+
+    /* B also believed nothing was stored: refused, nothing counted. */
+    assert_int_equal(store_flush(b, &p, 1, &e2, 1, 3600000, &counted, err, sizeof(err)), STORE_CONFLICT);
+    assert_non_null(strstr(err, "moved on by another worker"));
+    assert_int_equal(total(), 1);
+
+    /* B took the partition over at 10 and moves it to 20. */
+    p.start = 10, p.next = 20;
+    assert_int_equal(store_flush(b, &p, 1, &e2, 1, 3600000, &counted, err, sizeof(err)), STORE_OK);
+    /* A, a zombie still holding [10 .. 20), cannot count it again. */
+    assert_int_equal(store_flush(a, &p, 1, &e2, 1, 3600000, &counted, err, sizeof(err)), STORE_CONFLICT);
+    assert_int_equal(total(), 2);
+
+    rollup_event_clear(&e1);
+    rollup_event_clear(&e2);
+    store_close(a);
+    store_close(b);
+}
+
+static void test_same_event_id_counts_once(void **state) {
+    (void)state;
+    char err[256];
+    size_t counted;
+    struct store *s;
+    struct rollup_event ev[3] = {mk("00000000-0000-4000-8000-00000000000a", "v1"),
+                                 mk("00000000-0000-4000-8000-00000000000a", "v1"),
+                                 mk("00000000-0000-4000-8000-00000000000b", "v2")};
+    struct consumer_partition p = {"activity.pageview", 3, -1, 3};
+    assert_non_null(s = store_open(path, err, sizeof(err)));
+    assert_int_equal(store_flush(s, &p, 1, ev, 3, 3600000, &counted, err, sizeof(err)), STORE_OK);
+    assert_int_equal(counted, 2);
+    p.start = 3, p.next = 4; /* the retry again, in a later batch */
+    assert_int_equal(store_flush(s, &p, 1, ev, 1, 3600000, &counted, err, sizeof(err)), STORE_OK);
+    assert_int_equal(counted, 0);
+    assert_int_equal(total(), 2);
+    for (int i = 0; i < 3; i++)
+        rollup_event_clear(&ev[i]);
+    store_close(s);
+}
+
+static void test_newer_schema_is_refused(void **state) {
+    (void)state;
+    char err[256];
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL);
+    sqlite3_close(db);
+    assert_null(store_open(path, err, sizeof(err)));
+    assert_non_null(strstr(err, "schema version 99"));
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_offset_cas_lets_one_owner_win, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_same_event_id_counts_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_newer_schema_is_refused, setup, teardown),
+    };
+    return cmocka_run_group_tests_name("store", tests, NULL, NULL);
+}
