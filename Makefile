@@ -88,7 +88,7 @@ $(BUILD)/bench/producer-baseline: $(call obj,scripts/bench/producer_baseline.c) 
 # Installs missing Debian packages only when a library is not found.
 deps:
 	@pkg-config --exists $(PKGS) && [ -e /usr/include/cmocka.h ] && \
-	  command -v python3 >/dev/null || scripts/install-deps.sh
+	  command -v python3 >/dev/null && command -v sqlite3 >/dev/null || scripts/install-deps.sh
 
 run: deps
 	@$(MAKE) --no-print-directory all

@@ -6,7 +6,7 @@
 set -euo pipefail
 
 pkgs=(build-essential pkg-config librdkafka-dev libmicrohttpd-dev libjansson-dev
-      libsqlite3-dev libcmocka-dev zlib1g-dev python3)
+      libsqlite3-dev libcmocka-dev zlib1g-dev python3 sqlite3)
 if [ "${1:-}" = "--bench" ]; then
   pkgs+=(wrk nginx-light)
 fi

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make run`: the whole stack on this machine, on the in-memory devbroker.
 # Prints the URLs, then runs until Ctrl-C, which stops every process by pid.
-# Ports: ACTIVITY_INGEST_PORT (default 8081). State lives in ./run/.
+# Ports: ACTIVITY_INGEST_PORT (default 8081). State lives in ./run/ (the
+# counters database starts empty each time, as the devbroker does).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=build
@@ -21,7 +22,7 @@ cleanup() {
 }
 trap cleanup INT TERM EXIT
 
-rm -f run/bootstrap
+rm -f run/bootstrap run/counters.db run/counters.db-wal run/counters.db-shm
 "$build"/activity-devbroker --bootstrap-file run/bootstrap >/dev/null 2>run/devbroker.log &
 pids+=($!)
 for _ in $(seq 100); do [ -s run/bootstrap ] && break; sleep 0.1; done
@@ -35,18 +36,28 @@ for _ in $(seq 100); do [ -s run/ingest.url ] && break; sleep 0.1; done
 [ -s run/ingest.url ] || { echo "ingest did not start; see run/ingest.log" >&2; exit 1; }
 url=$(head -1 run/ingest.url)
 
+"$build"/activity-aggregator --brokers "$brokers" --db run/counters.db \
+  --metrics-listen 127.0.0.1:0 >run/aggregator.url 2>run/aggregator.log &
+pids+=($!)
+for _ in $(seq 100); do [ -s run/aggregator.url ] && break; sleep 0.1; done
+[ -s run/aggregator.url ] || { echo "aggregator did not start; see run/aggregator.log" >&2; exit 1; }
+
 cat <<EOM
 
 activity-tracker is running (in-memory devbroker: nothing is persisted).
 
   Kafka bootstrap   $brokers
   Collector         ${url}v1/events
-  Metrics           ${url}metrics
+  Collector metrics ${url}metrics
+  Counters (SQLite) run/counters.db   aggregator metrics $(head -1 run/aggregator.url)
   Logs              run/*.log
 
 Send an event:
   curl -s -H 'Content-Type: application/json' ${url}v1/events \\
     -d '{"type":"pageview","site":"demo","anonymous_id":"v1","url":"https://demo.test/","ts":"$(date -u +%FT%TZ)"}'
+
+Read the counters (after a second):
+  sqlite3 run/counters.db "SELECT type, granularity, bucket, dim, n FROM counts WHERE granularity='hour'"
 
 Press Ctrl-C to stop.
 EOM
