@@ -37,7 +37,7 @@ UNIT_TESTS := $(BUILD)/tests/test_schema $(BUILD)/tests/test_timefmt \
               $(BUILD)/tests/test_enrich $(BUILD)/tests/test_config \
               $(BUILD)/tests/test_hll $(BUILD)/tests/test_store
 TEST_TOOLS := $(BUILD)/tests/topic-dump $(BUILD)/tests/topic-produce
-BENCH_TOOLS := $(BUILD)/bench/producer-baseline
+BENCH_TOOLS := $(BUILD)/bench/producer-baseline $(BUILD)/bench/consumer-baseline
 
 .PHONY: all tests run test bench clean deps format lint
 all: $(PROGRAMS)
@@ -79,6 +79,9 @@ $(BUILD)/tests/topic-produce: $(call obj,tests/integration/topic_produce.c) $(LI
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BUILD)/tests/topic-dump: $(call obj,tests/integration/topic_dump.c) $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/bench/consumer-baseline: $(call obj,scripts/bench/consumer_baseline.c) $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BUILD)/bench/producer-baseline: $(call obj,scripts/bench/producer_baseline.c) $(LIB_OBJ)

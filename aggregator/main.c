@@ -24,6 +24,7 @@ static void on_signal(int sig) {
 /* The SQLite sink: a batch of parsed events, stored by store_flush. */
 struct aggregator {
     struct store *store;
+    struct rollup *deltas; /* the batch, pre-aggregated as it arrives */
     struct rollup_event *events;
     size_t cnt, cap;
     int64_t max_future_ms, dedup_window_ms;
@@ -51,7 +52,7 @@ static void agg_add(void *ctx, const rd_kafka_message_t *m) {
                  m->partition, (long long)m->offset, errbuf);
         return;
     }
-    a->cnt++;
+    rollup_add(a->deltas, &a->events[a->cnt++]);
 }
 
 static void agg_discard(void *ctx) {
@@ -59,14 +60,15 @@ static void agg_discard(void *ctx) {
     for (size_t i = 0; i < a->cnt; i++)
         rollup_event_clear(&a->events[i]);
     a->cnt = 0;
+    rollup_reset(a->deltas);
 }
 
 static int agg_flush(void *ctx, const struct consumer_partition *parts, int cnt) {
     struct aggregator *a = ctx;
     char errbuf[512];
     size_t counted;
-    int rc = store_flush(a->store, parts, cnt, a->events, a->cnt, a->dedup_window_ms, &counted,
-                         errbuf, sizeof(errbuf));
+    int rc = store_flush(a->store, parts, cnt, a->events, a->cnt, a->deltas, a->dedup_window_ms,
+                         &counted, errbuf, sizeof(errbuf));
     if (rc == STORE_OK) {
         atomic_fetch_add(&counted_total, (long)counted);
         atomic_fetch_add(&duplicates_total, (long)(a->cnt - counted));
@@ -164,6 +166,7 @@ int main(int argc, char **argv) {
     memset(&agg, 0, sizeof(agg));
     agg.max_future_ms = max_future * 1000;
     agg.dedup_window_ms = dedup_window * 1000;
+    agg.deltas = rollup_new();
     if (!(agg.store = store_open(db, errbuf, sizeof(errbuf)))) {
         fprintf(stderr, "activity-aggregator: --db %s\n", errbuf);
         config_free(&cfg);
@@ -201,6 +204,7 @@ int main(int argc, char **argv) {
 
     agg_discard(&agg);
     free(agg.events);
+    rollup_free(agg.deltas);
     if (metrics)
         MHD_stop_daemon(metrics);
     store_close(agg.store);

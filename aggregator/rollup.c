@@ -165,24 +165,24 @@ static struct entry *rollup_slot(struct rollup *r, const char *key, size_t len) 
 }
 
 static void rollup_count(struct rollup *r, const char *site, const char *type,
-                         int g, int64_t bucket, const char *dim, int bot) {
+                         int g, int64_t bucket, const char *dim, int bot, int delta) {
     char key[ROLLUP_KEY_MAX];
     int n = snprintf(key, sizeof(key), "%s\x1f%s\x1f%d\x1f%lld\x1f%s\x1f%d", site, type, g,
                      (long long)bucket, dim, bot);
     assert(n < (int)sizeof(key));
-    rollup_slot(r, key, (size_t)n)->n++;
+    rollup_slot(r, key, (size_t)n)->n += delta;
 }
 
-void rollup_add(struct rollup *r, const struct rollup_event *ev) {
+static void rollup_apply(struct rollup *r, const struct rollup_event *ev, int delta) {
     for (int g = 0; g < ROLLUP_GRAN_CNT; g++) {
         int64_t b = rollup_bucket((enum rollup_granularity)g, ev->ts_ms);
-        rollup_count(r, ev->site, ev->type, g, b, "", ev->bot);
-        rollup_count(r, ev->site, ev->type, g, b, ev->dim, ev->bot);
+        rollup_count(r, ev->site, ev->type, g, b, "", ev->bot, delta);
+        rollup_count(r, ev->site, ev->type, g, b, ev->dim, ev->bot, delta);
         if (ev->zero_result) {
-            rollup_count(r, ev->site, "zero_result_search", g, b, "", ev->bot);
-            rollup_count(r, ev->site, "zero_result_search", g, b, ev->dim, ev->bot);
+            rollup_count(r, ev->site, "zero_result_search", g, b, "", ev->bot, delta);
+            rollup_count(r, ev->site, "zero_result_search", g, b, ev->dim, ev->bot, delta);
         }
-        if (!ev->bot) {
+        if (!ev->bot && delta > 0) {
             char key[ROLLUP_KEY_MAX];
             int n = snprintf(key, sizeof(key), "\x1e%s\x1f%d\x1f%lld", ev->site, g,
                              (long long)b);
@@ -194,6 +194,9 @@ void rollup_add(struct rollup *r, const struct rollup_event *ev) {
         }
     }
 }
+
+void rollup_add(struct rollup *r, const struct rollup_event *ev) { rollup_apply(r, ev, 1); }
+void rollup_remove(struct rollup *r, const struct rollup_event *ev) { rollup_apply(r, ev, -1); }
 
 size_t rollup_key_count(const struct rollup *r) { return r->used; }
 
@@ -215,7 +218,7 @@ int rollup_foreach_count(const struct rollup *r, rollup_count_cb *cb, void *ctx)
     int rc;
     for (size_t i = 0; i < r->cap; i++) {
         const struct entry *e = &r->slots[i];
-        if (!e->key || e->sketch || rollup_split(e->key, buf, sizeof(buf), f, 6))
+        if (!e->key || e->sketch || e->n == 0 || rollup_split(e->key, buf, sizeof(buf), f, 6))
             continue;
         rc = cb(ctx, f[0], f[1], rollup_granularity_name((enum rollup_granularity)atoi(f[2])),
                 atoll(f[3]), f[4], atoi(f[5]), e->n);

@@ -43,6 +43,9 @@ struct rollup;
 
 struct rollup *rollup_new(void);
 void rollup_add(struct rollup *r, const struct rollup_event *ev);
+/* Takes an added event's counts back out (a duplicate found at flush time).
+ * Sketches keep it: adding a visitor twice changes no register. */
+void rollup_remove(struct rollup *r, const struct rollup_event *ev);
 size_t rollup_key_count(const struct rollup *r);
 
 typedef int(rollup_count_cb)(void *ctx, const char *site, const char *type,
@@ -51,7 +54,8 @@ typedef int(rollup_count_cb)(void *ctx, const char *site, const char *type,
 typedef int(rollup_sketch_cb)(void *ctx, const char *site,
                               const char *granularity, int64_t bucket,
                               const struct hll *sketch);
-/* Visits every key; stops at (and returns) the first non-zero callback. */
+/* Visits every key (counters whose delta is 0 are passed over); stops at
+ * (and returns) the first non-zero callback. */
 int rollup_foreach_count(const struct rollup *r, rollup_count_cb *cb, void *ctx);
 int rollup_foreach_sketch(const struct rollup *r, rollup_sketch_cb *cb, void *ctx);
 

@@ -32,7 +32,8 @@ static const char *queries[Q_CNT] = {
 struct store {
     sqlite3 *db;
     sqlite3_stmt *q[Q_CNT];
-    struct rollup *rollup;
+    size_t *dups; /* indices of the batch's duplicates, for a rollback */
+    size_t dup_cap;
     int64_t last_purge_ms;
 };
 
@@ -42,7 +43,7 @@ void store_close(struct store *s) {
     for (int i = 0; i < Q_CNT; i++)
         sqlite3_finalize(s->q[i]);
     sqlite3_close(s->db);
-    rollup_free(s->rollup);
+    free(s->dups);
     free(s);
 }
 
@@ -91,7 +92,6 @@ struct store *store_open(const char *path, char *errbuf, size_t errsize) {
         store_close(s);
         return NULL;
     }
-    s->rollup = rollup_new();
     return s;
 }
 
@@ -157,15 +157,20 @@ static int store_put_sketch(void *ctx, const char *site, const char *gran, int64
 }
 
 int store_flush(struct store *s, const struct consumer_partition *parts, int part_cnt,
-                const struct rollup_event *events, size_t event_cnt,
-                int64_t dedup_window_ms, size_t *counted, char *errbuf,
-                size_t errsize) {
+                const struct rollup_event *events, size_t event_cnt, struct rollup *deltas,
+                int64_t dedup_window_ms, size_t *counted, char *errbuf, size_t errsize) {
     int64_t now = timefmt_now_ms();
     int rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
     int result = STORE_ERROR;
+    size_t dup_cnt = 0;
 
     *counted = 0;
-    rollup_reset(s->rollup);
+    if (s->dup_cap < event_cnt) {
+        s->dup_cap = event_cnt;
+        s->dups = realloc(s->dups, event_cnt * sizeof(*s->dups));
+        if (!s->dups)
+            abort();
+    }
     for (int i = 0; rc == SQLITE_OK && i < part_cnt; i++) {
         const struct consumer_partition *p = &parts[i];
         sqlite3_stmt *q = s->q[p->start < 0 ? Q_OFFSET_INSERT : Q_OFFSET_CAS];
@@ -189,15 +194,15 @@ int store_flush(struct store *s, const struct consumer_partition *parts, int par
         sqlite3_bind_text(q, 1, events[i].event_id, 36, SQLITE_STATIC);
         sqlite3_bind_int64(q, 2, events[i].received_ms);
         rc = store_step(q);
-        if (rc == SQLITE_OK && sqlite3_changes(s->db) == 1) {
-            rollup_add(s->rollup, &events[i]);
-            (*counted)++;
+        if (rc == SQLITE_OK && sqlite3_changes(s->db) == 0) {
+            rollup_remove(deltas, &events[i]);
+            s->dups[dup_cnt++] = i;
         }
     }
     if (rc == SQLITE_OK)
-        rc = rollup_foreach_count(s->rollup, store_put_count, s);
+        rc = rollup_foreach_count(deltas, store_put_count, s);
     if (rc == SQLITE_OK)
-        rc = rollup_foreach_sketch(s->rollup, store_put_sketch, s);
+        rc = rollup_foreach_sketch(deltas, store_put_sketch, s);
     if (rc == SQLITE_OK && now - s->last_purge_ms > 10000) {
         sqlite3_bind_int64(s->q[Q_SEEN_PURGE], 1, now - dedup_window_ms);
         rc = store_step(s->q[Q_SEEN_PURGE]);
@@ -205,11 +210,14 @@ int store_flush(struct store *s, const struct consumer_partition *parts, int par
     }
     if (rc == SQLITE_OK)
         rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
-    if (rc == SQLITE_OK)
+    if (rc == SQLITE_OK) {
+        *counted = event_cnt - dup_cnt;
         return STORE_OK;
+    }
     if (result != STORE_CONFLICT)
         snprintf(errbuf, errsize, "SQLite: %s", sqlite3_errmsg(s->db));
     sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-    *counted = 0;
+    for (size_t i = 0; i < dup_cnt; i++) /* the deltas as they were */
+        rollup_add(deltas, &events[s->dups[i]]);
     return result;
 }

@@ -6,9 +6,10 @@
  *   1. for every partition in the batch, a compare-and-set of its stored
  *      next offset from `start` (what this worker read when it got the
  *      partition, or wrote at its last flush) to `next`;
- *   2. for every event, INSERT OR IGNORE of its event_id (a retry already
- *      counted within the dedup window is skipped);
- *   3. the counter and sketch deltas of the events that were new.
+ *   2. for every event, INSERT OR IGNORE of its event_id; an event whose id
+ *      is already there (a retry within the dedup window) is taken back out
+ *      of the batch's pre-aggregated deltas;
+ *   3. the counter and sketch deltas, one upsert per key.
  * If any compare-and-set finds another value, another worker owns the
  * partition now and has moved it on: the whole transaction rolls back and
  * nothing of the batch is counted (STORE_CONFLICT). So every offset range is
@@ -40,12 +41,14 @@ void store_close(struct store *s);
  * stored yet, STORE_ERROR on a database error. */
 int store_offset(struct store *s, const char *topic, int32_t partition, int64_t *next);
 
-/* Commits a batch as described above. *counted gets the number of events
+/* Commits a batch as described above: events are the batch, deltas their
+ * rollup (built as they arrived, outside the write lock, so workers only
+ * serialise on the short transaction). *counted gets the number of events
  * that were new. STORE_OK, STORE_CONFLICT, or STORE_ERROR (the database is
- * busy or failing: nothing was written; retry the same batch later). */
+ * busy or failing: nothing was written, deltas are as they were; retry the
+ * same batch later). */
 int store_flush(struct store *s, const struct consumer_partition *parts, int part_cnt,
-                const struct rollup_event *events, size_t event_cnt,
-                int64_t dedup_window_ms, size_t *counted, char *errbuf,
-                size_t errsize);
+                const struct rollup_event *events, size_t event_cnt, struct rollup *deltas,
+                int64_t dedup_window_ms, size_t *counted, char *errbuf, size_t errsize);
 
 #endif

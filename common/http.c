@@ -206,7 +206,8 @@ struct MHD_Daemon *http_start(const struct sockaddr_storage *addr, int threads,
     d = MHD_start_daemon(
         flags, 0, NULL, NULL, handler, cls,
         MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL, MHD_OPTION_SOCK_ADDR, addr,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
+        /* a pool of one is no pool (MHD warns about it) */
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(threads > 1 ? threads : 0),
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)10000,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,

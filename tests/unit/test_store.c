@@ -49,6 +49,18 @@ static struct rollup_event mk(const char *id, const char *visitor) {
     return e;
 }
 
+/* store_flush as the aggregator calls it: deltas built before the flush. */
+static int flush(struct store *s, struct consumer_partition *p, struct rollup_event *ev, size_t n,
+                 size_t *counted, char *err) {
+    struct rollup *r = rollup_new();
+    int rc;
+    for (size_t i = 0; i < n; i++)
+        rollup_add(r, &ev[i]);
+    rc = store_flush(s, p, 1, ev, n, r, 3600000, counted, err, 256);
+    rollup_free(r);
+    return rc;
+}
+
 static long long total(void) {
     sqlite3 *db;
     sqlite3_stmt *st;
@@ -78,21 +90,21 @@ static void test_offset_cas_lets_one_owner_win(void **state) {
     assert_int_equal(store_offset(a, "activity.pageview", 0, &next), 1);
 
     /* A stores offsets [start .. 10) with e1. */
-    assert_int_equal(store_flush(a, &p, 1, &e1, 1, 3600000, &counted, err, sizeof(err)), STORE_OK);
+    assert_int_equal(flush(a, &p, &e1, 1, &counted, err), STORE_OK);
     assert_int_equal(counted, 1);
     assert_int_equal(store_offset(b, "activity.pageview", 0, &next), 0);
     assert_int_equal(next, 10);
 
     /* B also believed nothing was stored: refused, nothing counted. */
-    assert_int_equal(store_flush(b, &p, 1, &e2, 1, 3600000, &counted, err, sizeof(err)), STORE_CONFLICT);
+    assert_int_equal(flush(b, &p, &e2, 1, &counted, err), STORE_CONFLICT);
     assert_non_null(strstr(err, "moved on by another worker"));
     assert_int_equal(total(), 1);
 
     /* B took the partition over at 10 and moves it to 20. */
     p.start = 10, p.next = 20;
-    assert_int_equal(store_flush(b, &p, 1, &e2, 1, 3600000, &counted, err, sizeof(err)), STORE_OK);
+    assert_int_equal(flush(b, &p, &e2, 1, &counted, err), STORE_OK);
     /* A, a zombie still holding [10 .. 20), cannot count it again. */
-    assert_int_equal(store_flush(a, &p, 1, &e2, 1, 3600000, &counted, err, sizeof(err)), STORE_CONFLICT);
+    assert_int_equal(flush(a, &p, &e2, 1, &counted, err), STORE_CONFLICT);
     assert_int_equal(total(), 2);
 
     rollup_event_clear(&e1);
@@ -111,10 +123,10 @@ static void test_same_event_id_counts_once(void **state) {
                                  mk("00000000-0000-4000-8000-00000000000b", "v2")};
     struct consumer_partition p = {"activity.pageview", 3, -1, 3};
     assert_non_null(s = store_open(path, err, sizeof(err)));
-    assert_int_equal(store_flush(s, &p, 1, ev, 3, 3600000, &counted, err, sizeof(err)), STORE_OK);
+    assert_int_equal(flush(s, &p, ev, 3, &counted, err), STORE_OK);
     assert_int_equal(counted, 2);
     p.start = 3, p.next = 4; /* the retry again, in a later batch */
-    assert_int_equal(store_flush(s, &p, 1, ev, 1, 3600000, &counted, err, sizeof(err)), STORE_OK);
+    assert_int_equal(flush(s, &p, ev, 1, &counted, err), STORE_OK);
     assert_int_equal(counted, 0);
     assert_int_equal(total(), 2);
     for (int i = 0; i < 3; i++)

@@ -1,0 +1,157 @@
+"""Aggregator rows of `make bench` (called by scripts/bench/run.sh).
+
+  rate BUILD BROKERS COUNT WORKERS DIR
+      starts WORKERS aggregators on a fresh database and group over topics
+      pre-filled with COUNT events; prints "events/s R", timed from the first
+      stored flush to the moment the stored offsets cover all COUNT events.
+  e2e BUILD BROKERS DIR SECONDS RATE
+      ingest + one aggregator; RATE events/s in batches of 100 for SECONDS,
+      plus a probe event (its own site) every 100 ms; prints "p50_ms P p95_ms P"
+      of probe POST-sent -> visible in the counts view."""
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+
+def stored(db):
+    try:
+        con = sqlite3.connect("file:%s?mode=ro" % db, uri=True, timeout=5)
+        try:
+            return con.execute("SELECT coalesce(sum(next_offset), 0) FROM kafka_offsets").fetchone()[0]
+        finally:
+            con.close()
+    except sqlite3.OperationalError:
+        return 0
+
+
+def start(args, log):
+    """Starts a program; returns (Popen, the first line it printed)."""
+    with open(log, "ab") as f:
+        p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=f)
+    return p, p.stdout.readline().decode().strip()
+
+
+def stop_all(procs):
+    for p in procs:
+        p.send_signal(signal.SIGTERM)
+    for p in procs:
+        p.wait(timeout=60)
+
+
+def aggregator(build, brokers, db, group, d):
+    return start([build + "/activity-aggregator", "--brokers", brokers, "--db", db, "--group", group,
+                  "--metrics-listen", "127.0.0.1:0", "--log-level", "warn"],
+                 os.path.join(d, "aggregator.log"))[0]
+
+
+def rate(build, brokers, count, workers, d):
+    db = os.path.join(d, "rate-%d.db" % workers)
+    group = "bench-%d-%d" % (workers, os.getpid())
+    procs = [aggregator(build, brokers, db, group, d) for _ in range(workers)]
+    try:
+        t0 = first = None
+        n, deadline = 0, time.time() + 300
+        while time.time() < deadline:
+            n = stored(db)
+            if n and t0 is None:
+                t0, first = time.time(), n
+            if n >= count:
+                break
+            time.sleep(0.02)
+        t1 = time.time()
+        if n < count:
+            sys.exit("aggregator: only %d of %d events stored" % (n, count))
+        print("events/s %.0f" % ((count - first) / (t1 - t0)))
+    finally:
+        stop_all(procs)
+
+
+def post(url, events):
+    req = urllib.request.Request(url, json.dumps(events).encode(), {
+        "Content-Type": "application/json", "User-Agent": "Mozilla/5.0 bench"})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        if r.status != 200:
+            raise RuntimeError("ingest answered %d" % r.status)
+
+
+def e2e(build, brokers, d, seconds, per_sec):
+    db = os.path.join(d, "e2e.db")
+    ingest, base = start([build + "/activity-ingest", "--brokers", brokers, "--listen",
+                          "127.0.0.1:0", "--log-level", "warn"], os.path.join(d, "ingest-e2e.log"))
+    agg = aggregator(build, brokers, db, "bench-e2e", d)
+    url = base + "v1/events"
+    sent, seen, stop = {}, {}, threading.Event()
+
+    def event(site, i):
+        return {"type": "pageview", "site": site, "anonymous_id": "v%d" % (i % 5000),
+                "url": "https://%s/p/%d" % (site, i % 50), "ts": int(time.time() * 1000)}
+
+    def load(k, threads):  # steady per_sec events/s in batches of 100
+        period, i = 100.0 * threads / per_sec, 0
+        next_t = time.time()
+        while not stop.is_set():
+            post(url, [event("bench.test", i + j) for j in range(100)])
+            i += 100
+            next_t += period
+            time.sleep(max(0, next_t - time.time()))
+
+    def probes():
+        for n in range(int(seconds * 10)):
+            site = "probe-%d" % n
+            sent[site] = time.time()
+            post(url, [event(site, n)])
+            time.sleep(0.1)
+
+    def watch():
+        con = sqlite3.connect("file:%s?mode=ro" % db, uri=True, timeout=5)
+        while not stop.is_set() or len(seen) < len(sent):
+            try:
+                for (site,) in con.execute("SELECT site FROM counts WHERE site LIKE 'probe-%' "
+                                           "AND granularity = 'day' AND dim = ''"):
+                    seen.setdefault(site, time.time())
+            except sqlite3.OperationalError:
+                pass
+            if stop.is_set() and time.time() > stop_time + 10:
+                break
+            time.sleep(0.01)
+        con.close()
+
+    try:
+        while stored(db) == 0 and not os.path.exists(db):
+            time.sleep(0.1)
+        time.sleep(2)  # let the worker join its group
+        threads = 4
+        loaders = [threading.Thread(target=load, args=(k, threads)) for k in range(threads)]
+        watcher = threading.Thread(target=watch)
+        for t in loaders:
+            t.start()
+        watcher.start()
+        probes()
+        stop_time = time.time()
+        stop.set()
+        for t in loaders:
+            t.join()
+        watcher.join()
+        lat = sorted((seen[s] - sent[s]) * 1000 for s in sent if s in seen)
+        if len(lat) < len(sent):
+            sys.exit("e2e: %d of %d probes never became visible" % (len(sent) - len(lat), len(sent)))
+        print("p50_ms %.0f p95_ms %.0f" % (lat[len(lat) // 2], lat[int(len(lat) * 0.95)]))
+    finally:
+        stop_all([agg, ingest])
+
+
+if __name__ == "__main__":
+    cmd, args = sys.argv[1], sys.argv[2:]
+    if cmd == "rate":
+        rate(args[0], args[1], int(args[2]), int(args[3]), args[4])
+    elif cmd == "e2e":
+        e2e(args[0], args[1], args[2], float(args[3]), int(args[4]))
+    else:
+        sys.exit(__doc__)
