@@ -1,10 +1,15 @@
-"""Aggregator rows of `make bench` (called by scripts/bench/run.sh).
+"""Aggregator rows of `make bench` (called by scripts/bench/run.sh). Each
+measurement gets a fresh devbroker, so none reads another's data.
 
-  rate BUILD BROKERS COUNT WORKERS DIR
-      starts WORKERS aggregators on a fresh database and group over topics
-      pre-filled with COUNT events; prints "events/s R", timed from the first
-      stored flush to the moment the stored offsets cover all COUNT events.
-  e2e BUILD BROKERS DIR SECONDS RATE
+  consume BUILD DIR COUNT
+      the baseline: COUNT canonical events pre-filled, read by a plain
+      librdkafka consumer that discards them; prints "events/s R".
+  rate BUILD DIR COUNT WORKERS
+      WORKERS aggregators join one group on empty topics and settle; then
+      COUNT events are produced (faster than the workers read, so they work
+      from a backlog); prints "events/s R", timed from the first stored flush
+      to the moment the stored offsets cover all COUNT events.
+  e2e BUILD DIR SECONDS RATE
       ingest + one aggregator; RATE events/s in batches of 100 for SECONDS,
       plus a probe event (its own site) every 100 ms; prints "p50_ms P p95_ms P"
       of probe POST-sent -> visible in the counts view."""
@@ -39,10 +44,35 @@ def start(args, log):
 
 
 def stop_all(procs):
+    """Stops in the order given, each before the next: consumers before the
+    broker they must say goodbye to. Kills what does not stop in 30 s."""
     for p in procs:
         p.send_signal(signal.SIGTERM)
-    for p in procs:
-        p.wait(timeout=60)
+        try:
+            p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+def devbroker(build, d):
+    return start([build + "/activity-devbroker", "--brokers", "3", "--partitions", "6"],
+                 os.path.join(d, "devbroker.log"))
+
+
+def prefill(build, brokers, count):
+    subprocess.run([build + "/bench/producer-baseline", "--vary", brokers, "activity", str(count)],
+                   check=True, stdout=subprocess.DEVNULL)
+
+
+def consume(build, d, count):
+    broker, brokers = devbroker(build, d)
+    try:
+        prefill(build, brokers, count)
+        subprocess.run([build + "/bench/consumer-baseline", brokers, "bench-consume", str(count),
+                        "activity.pageview", "activity.click", "activity.search"], check=True)
+    finally:
+        stop_all([broker])
 
 
 def aggregator(build, brokers, db, group, d):
@@ -51,11 +81,13 @@ def aggregator(build, brokers, db, group, d):
                  os.path.join(d, "aggregator.log"))[0]
 
 
-def rate(build, brokers, count, workers, d):
+def rate(build, d, count, workers):
     db = os.path.join(d, "rate-%d.db" % workers)
-    group = "bench-%d-%d" % (workers, os.getpid())
-    procs = [aggregator(build, brokers, db, group, d) for _ in range(workers)]
+    broker, brokers = devbroker(build, d)
+    procs = [aggregator(build, brokers, db, "bench-rate", d) for _ in range(workers)]
     try:
+        time.sleep(6)  # the group forms and settles before any data
+        prefill(build, brokers, count)
         t0 = first = None
         n, deadline = 0, time.time() + 300
         while time.time() < deadline:
@@ -70,7 +102,7 @@ def rate(build, brokers, count, workers, d):
             sys.exit("aggregator: only %d of %d events stored" % (n, count))
         print("events/s %.0f" % ((count - first) / (t1 - t0)))
     finally:
-        stop_all(procs)
+        stop_all(procs + [broker])
 
 
 def post(url, events):
@@ -81,8 +113,9 @@ def post(url, events):
             raise RuntimeError("ingest answered %d" % r.status)
 
 
-def e2e(build, brokers, d, seconds, per_sec):
+def e2e(build, d, seconds, per_sec):
     db = os.path.join(d, "e2e.db")
+    broker, brokers = devbroker(build, d)
     ingest, base = start([build + "/activity-ingest", "--brokers", brokers, "--listen",
                           "127.0.0.1:0", "--log-level", "warn"], os.path.join(d, "ingest-e2e.log"))
     agg = aggregator(build, brokers, db, "bench-e2e", d)
@@ -144,14 +177,16 @@ def e2e(build, brokers, d, seconds, per_sec):
             sys.exit("e2e: %d of %d probes never became visible" % (len(sent) - len(lat), len(sent)))
         print("p50_ms %.0f p95_ms %.0f" % (lat[len(lat) // 2], lat[int(len(lat) * 0.95)]))
     finally:
-        stop_all([agg, ingest])
+        stop_all([agg, ingest, broker])
 
 
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
-    if cmd == "rate":
-        rate(args[0], args[1], int(args[2]), int(args[3]), args[4])
+    if cmd == "consume":
+        consume(args[0], args[1], int(args[2]))
+    elif cmd == "rate":
+        rate(args[0], args[1], int(args[2]), int(args[3]))
     elif cmd == "e2e":
-        e2e(args[0], args[1], args[2], float(args[3]), int(args[4]))
+        e2e(args[0], args[1], float(args[2]), int(args[3]))
     else:
         sys.exit(__doc__)

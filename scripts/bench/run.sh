@@ -4,6 +4,7 @@
 # a shared, noisy host. Loopback only; every process is stopped by pid.
 #   BENCH_SECONDS   length of each wrk run (default 10)
 #   BENCH_CONNS     wrk connections (default 128)
+#   BENCH_AGG_EVENTS events pre-filled for the aggregator rows (default 300000)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 secs=${BENCH_SECONDS:-10}
@@ -89,12 +90,24 @@ run_wrk() { # url script
 }
 
 echo "bench: ${secs}s per run, $conns connections, $(nproc) cores; programs on loopback" >&2
-read -r ng_rps ng_p50 ng_p99 _ < <(run_wrk "http://127.0.0.1:$nginx_port/v1/events" "$tmp/single.lua")
-read -r s_rps s_p50 s_p99 s_bad < <(run_wrk "${ingest}v1/events" "$tmp/single.lua")
-read -r b_rps b_p50 b_p99 b_bad < <(run_wrk "${ingest}v1/events" "$tmp/batch.lua")
+read -r ng_rps ng_p50 ng_p99 _ <<<"$(run_wrk "http://127.0.0.1:$nginx_port/v1/events" "$tmp/single.lua")"
+read -r s_rps s_p50 s_p99 s_bad <<<"$(run_wrk "${ingest}v1/events" "$tmp/single.lua")"
+read -r b_rps b_p50 b_p99 b_bad <<<"$(run_wrk "${ingest}v1/events" "$tmp/batch.lua")"
 rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$ingest_pid/status")
 base_count=$(awk -v r="$b_rps" 'BEGIN { n = int(r * 50 * 5); if (n < 200000) n = 200000; if (n > 2000000) n = 2000000; print n }')
 base_eps=$(build/bench/producer-baseline "$brokers" activity.pageview "$base_count" | awk '{print $2}')
+
+# --- aggregator: each measurement on a fresh devbroker --------------------
+stop_pids() { for p in "$@"; do kill -TERM "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; }
+stop_pids "${pids[@]}"   # the ingest stack is done; give the cores back
+pids=()
+agg_count=${BENCH_AGG_EVENTS:-300000}
+agg=(python3 scripts/bench/aggregator_bench.py)
+consume_eps=$("${agg[@]}" consume build "$tmp" "$agg_count" | awk '{print $2}')
+agg1_eps=$("${agg[@]}" rate build "$tmp" "$agg_count" 1 | awk '{print $2}')
+agg2_eps=$("${agg[@]}" rate build "$tmp" "$agg_count" 2 | awk '{print $2}')
+e2e=$("${agg[@]}" e2e build "$tmp" 10 10000)  # not < <(...): bash must wait for it
+read -r _ e2e_p50 _ e2e_p95 <<<"$e2e"
 
 if [ "$s_bad" != 0 ] || [ "$b_bad" != 0 ]; then
   echo "bench: ingest answered non-2xx ($s_bad single, $b_bad batch); see $tmp/ingest.log" >&2
@@ -102,7 +115,8 @@ if [ "$s_bad" != 0 ] || [ "$b_bad" != 0 ]; then
 fi
 
 awk -v ng="$ng_rps" -v ng50="$ng_p50" -v ng99="$ng_p99" -v s="$s_rps" -v s50="$s_p50" -v s99="$s_p99" \
-    -v b="$b_rps" -v b50="$b_p50" -v b99="$b_p99" -v base="$base_eps" -v rss="$rss_kb" 'BEGIN {
+    -v b="$b_rps" -v b50="$b_p50" -v b99="$b_p99" -v base="$base_eps" -v rss="$rss_kb" \
+    -v ce="$consume_eps" -v a1="$agg1_eps" -v a2="$agg2_eps" -v e50="$e2e_p50" -v e95="$e2e_p95" 'BEGIN {
   be = b * 50
   printf "\n| measure | activity-ingest | baseline | ratio | target | met |\n|---|---|---|---|---|---|\n"
   printf "| single-event POST, req/s | %.0f | nginx 204: %.0f | %.2f | >= 0.70 | %s |\n", s, ng, s/ng, (s/ng >= 0.7 ? "yes" : "no")
@@ -110,4 +124,7 @@ awk -v ng="$ng_rps" -v ng50="$ng_p50" -v ng99="$ng_p99" -v s="$s_rps" -v s50="$s
   printf "| 50-event batches, events/s | %.0f | plain producer: %.0f | %.2f | >= 0.50 | %s |\n", be, base, be/base, (be/base >= 0.5 ? "yes" : "no")
   printf "| 50-event batches, p50 / p99 ms per request | %.2f / %.2f | | | | |\n", b50, b99
   printf "| ingest peak RSS under that load, MB | %.1f | | | <= 100 | %s |\n", rss/1024, (rss/1024 <= 100 ? "yes" : "no")
+  printf "| aggregator, 1 worker, events/s into SQLite | %.0f | consume-only: %.0f | %.2f | >= 0.50 and >= 200000 | %s |\n", a1, ce, a1/ce, (a1/ce >= 0.5 && a1 >= 200000 ? "yes" : "no")
+  printf "| aggregator, 2 workers, events/s | %.0f | 1 worker: %.0f | %.2f | >= 1.60 | %s |\n", a2, a1, a2/a1, (a2/a1 >= 1.6 ? "yes" : "no")
+  printf "| POST to visible in counts at 10000 events/s, p50 / p95 ms | %d / %d | | | p95 <= 1000 | %s |\n", e50, e95, (e95 <= 1000 ? "yes" : "no")
 }'
