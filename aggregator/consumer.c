@@ -170,6 +170,46 @@ static void consumer_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     }
 }
 
+/* Leaving the group can block for up to session.timeout.ms when the cluster
+ * is unreachable, and SIGTERM must not hang. The watchdog ends the process
+ * if the close takes more than 10 s: by then the batch is in the sink (it
+ * is stored first), a process exit cannot tear a SQLite transaction, and
+ * the group evicts a silent member after its session timeout. */
+static pthread_mutex_t close_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t close_cond = PTHREAD_COND_INITIALIZER;
+static int close_done;
+
+static void *consumer_close_watchdog(void *arg) {
+    struct timespec deadline;
+    int timed_out = 0;
+    (void)arg;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += 10;
+    pthread_mutex_lock(&close_lock);
+    while (!close_done && !timed_out)
+        timed_out = pthread_cond_timedwait(&close_cond, &close_lock, &deadline) != 0;
+    pthread_mutex_unlock(&close_lock);
+    if (timed_out) {
+        log_warn("Kafka did not confirm leaving the group within 10 s; exiting anyway");
+        _exit(0);
+    }
+    return NULL;
+}
+
+static void consumer_close(struct consumer *c) {
+    pthread_t watchdog;
+    if (consumer_flush(c) == CONSUMER_ERROR)
+        log_warn("the last batch could not be stored; it will be read again");
+    pthread_create(&watchdog, NULL, consumer_close_watchdog, NULL);
+    rd_kafka_consumer_close(c->rk); /* serves the revoke: nothing left to flush */
+    pthread_mutex_lock(&close_lock);
+    close_done = 1;
+    pthread_cond_signal(&close_cond);
+    pthread_mutex_unlock(&close_lock);
+    pthread_join(watchdog, NULL);
+    rd_kafka_destroy(c->rk);
+}
+
 int consumer_run(const struct consumer_options *o, const struct consumer_sink *sink,
                  volatile sig_atomic_t *stop) {
     /* fetch.wait.max.ms: a quiet partition's fetch returns within 100 ms
@@ -252,8 +292,7 @@ int consumer_run(const struct consumer_options *o, const struct consumer_sink *s
             }
         }
     }
-    rd_kafka_consumer_close(c.rk); /* revokes: the last batch is flushed */
-    rd_kafka_destroy(c.rk);
+    consumer_close(&c);
     return c.fatal ? 1 : 0;
 }
 

@@ -245,6 +245,17 @@ class BadMessagesAndRetries(unittest.TestCase):
         finally:
             st.close()
 
+    def test_sigterm_with_kafka_gone_exits_promptly(self):
+        st = Stack(partitions=1, brokers=1)
+        try:
+            w = st.start_aggregator(st.path("c.db"))
+            time.sleep(2)
+            stop(st.devbroker, signal.SIGKILL)
+            # a hang would be killed after 30 s by stop() and exit -9, not 0
+            self.assertEqual(stop(w, timeout=30), 0)
+        finally:
+            st.close()
+
     def test_metrics_endpoint(self):
         st = Stack(partitions=1, brokers=1)
         try:
