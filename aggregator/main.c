@@ -159,10 +159,7 @@ int main(int argc, char **argv) {
         config_free(&cfg);
         return rc < 0 ? 2 : 0;
     }
-    log_init("activity-aggregator", !strcmp(log_level, "debug") ? LOG_DEBUG
-                                    : !strcmp(log_level, "warn") ? LOG_WARN
-                                    : !strcmp(log_level, "error") ? LOG_ERROR
-                                                                  : LOG_INFO);
+    log_init("activity-aggregator", log_level_parse(log_level));
     memset(&agg, 0, sizeof(agg));
     agg.max_future_ms = max_future * 1000;
     agg.dedup_window_ms = dedup_window * 1000;

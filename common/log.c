@@ -14,6 +14,13 @@ void log_init(const char *progname, enum log_level min_level) {
     log_min = min_level;
 }
 
+enum log_level log_level_parse(const char *name) {
+    return !strcmp(name, "debug")   ? LOG_DEBUG
+           : !strcmp(name, "warn")  ? LOG_WARN
+           : !strcmp(name, "error") ? LOG_ERROR
+                                    : LOG_INFO;
+}
+
 void log_msg(enum log_level level, const char *fmt, ...) {
     static const char *names[] = {"DEBUG", "INFO", "WARN", "ERROR"};
     char line[2048];

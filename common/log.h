@@ -7,6 +7,8 @@
 enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
 
 void log_init(const char *progname, enum log_level min_level);
+/* "debug" | "info" | "warn" | "error" (the --log-level choices); else info. */
+enum log_level log_level_parse(const char *name);
 void log_msg(enum log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

@@ -107,10 +107,7 @@ int main(int argc, char **argv) {
         config_free(&cfg);
         return rc < 0 ? 2 : 0;
     }
-    log_init("activity-ingest", !strcmp(log_level, "debug") ? LOG_DEBUG
-                                : !strcmp(log_level, "warn") ? LOG_WARN
-                                : !strcmp(log_level, "error") ? LOG_ERROR
-                                                              : LOG_INFO);
+    log_init("activity-ingest", log_level_parse(log_level));
     struct collector *collector = NULL;
     struct producer *producer = NULL;
     if (*path_prefix &&
