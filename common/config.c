@@ -278,7 +278,7 @@ int config_parse(struct config *cfg, int argc, char **argv, char *errbuf,
                      eq ? (int)(eq - a) : (int)strlen(a), a);
             return -1;
         }
-        snprintf(from, sizeof(from), "flag --%s", o->name);
+        snprintf(from, sizeof(from), "command line");
         if (eq)
             v = eq + 1;
         else if (o->type == CONFIG_BOOL)
