@@ -29,13 +29,14 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 LIB_OBJ := $(call obj,$(COMMON_SRC) $(SCHEMA_SRC))
 
 AGGREGATOR_SRC := aggregator/main.c aggregator/consumer.c aggregator/store.c \
-                  aggregator/rollup.c aggregator/hll.c common/http.c
+                  aggregator/canonical.c aggregator/rollup.c aggregator/hll.c common/http.c
 
 PROGRAMS := $(BUILD)/activity-devbroker $(BUILD)/activity-ingest \
             $(BUILD)/activity-aggregator
 UNIT_TESTS := $(BUILD)/tests/test_schema $(BUILD)/tests/test_timefmt \
               $(BUILD)/tests/test_enrich $(BUILD)/tests/test_config \
-              $(BUILD)/tests/test_hll $(BUILD)/tests/test_store
+              $(BUILD)/tests/test_hll $(BUILD)/tests/test_store \
+              $(BUILD)/tests/test_canonical
 TEST_TOOLS := $(BUILD)/tests/topic-dump $(BUILD)/tests/topic-produce
 BENCH_TOOLS := $(BUILD)/bench/producer-baseline $(BUILD)/bench/consumer-baseline
 
@@ -71,7 +72,9 @@ $(BUILD)/tests/test_config: $(call obj,tests/unit/test_config.c) $(LIB_OBJ)
 $(BUILD)/tests/test_enrich: $(call obj,tests/unit/test_enrich.c ingest/enrich.c) $(LIB_OBJ)
 $(BUILD)/tests/test_hll: $(call obj,tests/unit/test_hll.c aggregator/hll.c) $(LIB_OBJ)
 $(BUILD)/tests/test_store: $(call obj,tests/unit/test_store.c aggregator/store.c aggregator/rollup.c \
-                             aggregator/hll.c) $(BUILD)/obj/gen/counters_sql.o $(LIB_OBJ)
+                             aggregator/canonical.c aggregator/hll.c) $(BUILD)/obj/gen/counters_sql.o $(LIB_OBJ)
+$(BUILD)/tests/test_canonical: $(call obj,tests/unit/test_canonical.c aggregator/canonical.c \
+                                 aggregator/rollup.c aggregator/hll.c) $(LIB_OBJ)
 $(UNIT_TESTS):
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka

@@ -6,6 +6,7 @@
 #include "consumer.h"
 #include "http.h"
 #include "log.h"
+#include "canonical.h"
 #include "store.h"
 
 #include <stdatomic.h>
@@ -43,7 +44,7 @@ static void agg_add(void *ctx, const rd_kafka_message_t *m) {
         if (!a->events)
             abort();
     }
-    if (rollup_parse(m->payload ? m->payload : "", m->len, a->max_future_ms,
+    if (canonical_parse(m->payload ? m->payload : "", m->len, a->max_future_ms,
                      &a->events[a->cnt], errbuf, sizeof(errbuf))) {
         /* Something other than ingest produced it: count it, say where it
          * is, and move on; it must never stop the worker. */

@@ -1,98 +1,9 @@
 #include "rollup.h"
 
-#include "timefmt.h"
-
 #include <assert.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* ------------------------------------------------------------- parsing */
-
-static const char *rollup_str(const json_t *o, const char *k) {
-    const json_t *v = json_object_get(o, k);
-    return json_is_string(v) ? json_string_value(v) : NULL;
-}
-
-/* The path of an http(s) URL, without query or fragment; "/" if none. */
-static char *rollup_url_path(const char *url) {
-    const char *p = strstr(url, "://");
-    size_t n;
-    p = p ? strchr(p + 3, '/') : NULL;
-    if (!p)
-        return strdup("/");
-    n = strcspn(p, "?#");
-    return strndup(p, n);
-}
-
-int rollup_parse(const char *json, size_t len, int64_t max_future_ms,
-                 struct rollup_event *ev, char *errbuf, size_t errsize) {
-    json_error_t jerr;
-    json_t *o = json_loadb(json, len, 0, &jerr);
-    const char *type, *id, *site, *visitor, *ts, *recv, *dim = NULL;
-    const json_t *bot, *results = NULL;
-    int rc = -1;
-
-    memset(ev, 0, sizeof(*ev));
-    if (!o) {
-        snprintf(errbuf, errsize, "not JSON: %s", jerr.text);
-        return -1;
-    }
-    type = rollup_str(o, "type");
-    id = rollup_str(o, "event_id");
-    site = rollup_str(o, "site");
-    visitor = rollup_str(o, "anonymous_id");
-    if (!visitor)
-        visitor = rollup_str(o, "user_id");
-    ts = rollup_str(o, "ts");
-    recv = rollup_str(o, "received_at");
-    bot = json_object_get(o, "bot");
-    if (!type || !id || strlen(id) != 36 || !site || !*site || strlen(site) > 256 ||
-        !visitor || !ts ||
-        !recv || !json_is_boolean(bot)) {
-        snprintf(errbuf, errsize, "not a canonical event: type, event_id, site, "
-                                  "visitor id, ts, received_at or bot missing");
-        goto out;
-    }
-    if (!strcmp(type, "pageview")) {
-        ev->type = "pageview";
-        dim = rollup_str(o, "url");
-    } else if (!strcmp(type, "click")) {
-        ev->type = "click";
-        dim = rollup_str(o, "target");
-    } else if (!strcmp(type, "search")) {
-        ev->type = "search";
-        dim = rollup_str(o, "query");
-        results = json_object_get(o, "results");
-        if (!json_is_integer(results))
-            dim = NULL;
-    }
-    if (!ev->type || !dim) {
-        snprintf(errbuf, errsize, "not a canonical %s event", type);
-        goto out;
-    }
-    if (strpbrk(site, "\x1e\x1f") || strpbrk(dim, "\x1e\x1f") || strlen(dim) > 4096) {
-        snprintf(errbuf, errsize, "site or dimension has control characters or is too long");
-        goto out;
-    }
-    if (timefmt_parse(ts, &ev->ts_ms) || timefmt_parse(recv, &ev->received_ms)) {
-        snprintf(errbuf, errsize, "ts or received_at is not RFC 3339");
-        goto out;
-    }
-    if (ev->ts_ms > ev->received_ms + max_future_ms)
-        ev->ts_ms = ev->received_ms;
-    memcpy(ev->event_id, id, 37);
-    ev->site = strdup(site);
-    ev->dim = ev->type[0] == 'p' ? rollup_url_path(dim) : strdup(dim);
-    ev->visitor = hll_hash(visitor, strlen(visitor));
-    ev->bot = json_is_true(bot);
-    ev->zero_result = results && json_integer_value(results) == 0;
-    rc = 0;
-out:
-    json_decref(o);
-    return rc;
-}
 
 void rollup_event_clear(struct rollup_event *ev) {
     free(ev->site);

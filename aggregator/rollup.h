@@ -1,8 +1,7 @@
 /* rollup: from canonical events to counter deltas, in memory.
  *
- * rollup_parse() reads a Kafka message value as untrusted input (anything
- * may be produced to a topic) and keeps what the counters need. rollup_add()
- * pre-aggregates: every event touches 3 granularities x (total + its
+ * canonical_parse() (canonical.h) fills a rollup_event from a Kafka message;
+ * rollup_add() pre-aggregates: every event touches 3 granularities x (total + its
  * dimension) counters and 3 visitor sketches, so a flush writes one upsert
  * per distinct key, however many events it covers. */
 #ifndef AGGREGATOR_ROLLUP_H
@@ -28,11 +27,6 @@ struct rollup_event {
     int zero_result;   /* a search with results == 0 */
 };
 
-/* Parses one canonical event. ts later than received_at + max_future_ms is
- * clamped to received_at (a client clock far ahead). Returns 0, or -1 with
- * errbuf saying what is wrong. Release with rollup_event_clear. */
-int rollup_parse(const char *json, size_t len, int64_t max_future_ms,
-                 struct rollup_event *ev, char *errbuf, size_t errsize);
 void rollup_event_clear(struct rollup_event *ev);
 
 const char *rollup_granularity_name(enum rollup_granularity g);

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "canonical.h"
 #include "store.h"
 
 #include <sqlite3.h>
@@ -45,7 +46,7 @@ static struct rollup_event mk(const char *id, const char *visitor) {
              "\"url\":\"https://s/a\",\"ts\":\"2026-11-24T10:00:00.000Z\","
              "\"received_at\":\"2026-11-24T10:00:01.000Z\",\"bot\":false}",
              id, visitor);
-    assert_int_equal(rollup_parse(json, strlen(json), 600000, &e, err, sizeof(err)), 0);
+    assert_int_equal(canonical_parse(json, strlen(json), 600000, &e, err, sizeof(err)), 0);
     return e;
 }
 

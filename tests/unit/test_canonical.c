@@ -1,0 +1,135 @@
+/* Unit tests of aggregator/canonical: canonical events in, hostile text out. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "canonical.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ID "\"event_id\":\"0b8e5f2a-9c1d-4e7a-8f3b-2d6c1a9e4b70\""
+#define TAIL "\"ts\":\"2026-11-24T10:00:00.000Z\",\"received_at\":\"2026-11-24T10:00:01.000Z\",\"bot\":false"
+
+static int parse(const char *text, struct rollup_event *ev, char *err) {
+    /* a copy without a terminating NUL, as Kafka hands payloads over */
+    size_t n = strlen(text);
+    char *buf = malloc(n ? n : 1);
+    int rc;
+    memcpy(buf, text, n);
+    rc = canonical_parse(buf, n, 600000, ev, err, 256);
+    free(buf);
+    return rc;
+}
+
+static void expect_bad(const char *text, const char *needle) {
+    struct rollup_event ev;
+    char err[256];
+    if (parse(text, &ev, err) == 0)
+        fail_msg("accepted: %s", text);
+    if (!strstr(err, needle))
+        fail_msg("error '%s' lacks '%s' for %s", err, needle, text);
+}
+
+static void test_pageview_with_props_and_unknown_fields(void **state) {
+    (void)state;
+    struct rollup_event ev;
+    char err[256];
+    assert_int_equal(parse("{\"type\":\"pageview\"," ID ",\"site\":\"shop\",\"anonymous_id\":\"v1\","
+                           "\"url\":\"https://shop/a/b?x=1#f\",\"props\":{\"n\":[1,{\"a\":\"}\"}],\"s\":\"\\\"\"},"
+                           "\"title\":null,\"extra\":-1.5e3," TAIL "}", &ev, err), 0);
+    assert_string_equal(ev.type, "pageview");
+    assert_string_equal(ev.site, "shop");
+    assert_string_equal(ev.dim, "/a/b");
+    assert_string_equal(ev.event_id, "0b8e5f2a-9c1d-4e7a-8f3b-2d6c1a9e4b70");
+    assert_int_equal(ev.visitor, hll_hash("v1", 2));
+    assert_false(ev.bot);
+    assert_int_equal(ev.received_ms - ev.ts_ms, 1000);
+    rollup_event_clear(&ev);
+}
+
+static void test_search_escapes_and_unicode(void **state) {
+    (void)state;
+    struct rollup_event ev;
+    char err[256];
+    assert_int_equal(parse("{\"type\":\"search\"," ID ",\"site\":\"s\",\"user_id\":\"u\",\"url\":\"https://s/\","
+                           "\"query\":\"caf\\u00e9 \\ud83d\\ude00 \\\"q\\\" \xe6\xbc\xa2\",\"results\":0,"
+                           "\"ts\":\"2026-11-24T10:00:00Z\",\"received_at\":\"2026-11-24T10:00:01Z\",\"bot\":true}",
+                           &ev, err), 0);
+    assert_string_equal(ev.dim, "caf\xc3\xa9 \xf0\x9f\x98\x80 \"q\" \xe6\xbc\xa2");
+    assert_true(ev.zero_result);
+    assert_true(ev.bot);
+    assert_int_equal(ev.visitor, hll_hash("u", 1));
+    rollup_event_clear(&ev);
+}
+
+static void test_future_ts_is_clamped(void **state) {
+    (void)state;
+    struct rollup_event ev;
+    char err[256];
+    assert_int_equal(parse("{\"type\":\"click\"," ID ",\"site\":\"s\",\"anonymous_id\":\"v\",\"url\":\"https://s/\","
+                           "\"target\":\"b\",\"ts\":\"2030-01-01T00:00:00Z\",\"received_at\":"
+                           "\"2026-11-24T10:00:01Z\",\"bot\":false}", &ev, err), 0);
+    assert_int_equal(ev.ts_ms, ev.received_ms);
+    rollup_event_clear(&ev);
+}
+
+static void test_hostile_text(void **state) {
+    (void)state;
+    expect_bad("", "not a JSON object");
+    expect_bad("[1]", "not a JSON object");
+    expect_bad("{\"type\":\"pageview\"", "not JSON");
+    expect_bad("{\"type\":\"pageview\"," ID ",\"site\":\"s\",\"anonymous_id\":\"v\",\"url\":\"https://s/\"," TAIL "} x",
+               "bytes after");
+    expect_bad("{\"type\":\"pageview\",\"type\":\"click\"}", "duplicate");
+    expect_bad("{\"type\":\"a\xff\"}", "invalid UTF-8");
+    expect_bad("{\"type\":\"a\xc0\xaf\"}", "invalid UTF-8"); /* overlong '/' */
+    expect_bad("{\"type\":\"a\\ud800\"}", "surrogate");
+    expect_bad("{\"type\":\"a\\u0000\"}", "NUL");
+    expect_bad("{\"type\":\"a\\x\"}", "bad escape");
+    expect_bad("{\"type\":\"a\nb\"}", "control character");
+    expect_bad("{\"type\":\"pageview\",\"props\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[", "deep");
+    expect_bad("{\"type\":5}", "expected a string");
+    expect_bad("{\"bot\":\"no\"}", "not a boolean");
+    expect_bad("{\"results\":1.5}", "not an integer");
+    expect_bad("{\"results\":99999999999999999999999999}", "not an integer");
+    expect_bad("{\"type\":\"search\"," ID ",\"site\":\"s\",\"anonymous_id\":\"v\",\"url\":\"https://s/\","
+               "\"query\":\"q\"," TAIL "}", "not a canonical search");
+    expect_bad("{\"type\":\"pageview\"," ID ",\"site\":\"s\",\"url\":\"https://s/\"," TAIL "}", "visitor id");
+    expect_bad("{\"type\":\"pageview\"," ID ",\"site\":\"s\",\"anonymous_id\":\"v\",\"url\":\"https://s/\","
+               "\"ts\":\"soon\",\"received_at\":\"2026-11-24T10:00:01Z\",\"bot\":false}", "RFC 3339");
+    expect_bad("{\"type\":\"click\"," ID ",\"site\":\"s\\u001f\",\"anonymous_id\":\"v\",\"url\":\"https://s/\","
+               "\"target\":\"b\"," TAIL "}", "control characters");
+}
+
+static void test_every_truncation_is_rejected(void **state) {
+    (void)state;
+    const char *full = "{\"type\":\"search\"," ID ",\"site\":\"s\",\"anonymous_id\":\"v\",\"url\":\"https://s/\","
+                       "\"query\":\"caf\\u00e9\",\"results\":12,\"props\":{\"a\":[1,\"x\"]}," TAIL "}";
+    size_t n = strlen(full);
+    struct rollup_event ev;
+    char err[256];
+    for (size_t cut = 0; cut < n; cut++) {
+        char *buf = malloc(cut ? cut : 1);
+        memcpy(buf, full, cut);
+        if (canonical_parse(buf, cut, 600000, &ev, err, sizeof(err)) == 0)
+            fail_msg("accepted a prefix of %zu bytes", cut);
+        free(buf);
+    }
+    assert_int_equal(parse(full, &ev, err), 0);
+    rollup_event_clear(&ev);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pageview_with_props_and_unknown_fields),
+        cmocka_unit_test(test_search_escapes_and_unicode),
+        cmocka_unit_test(test_future_ts_is_clamped),
+        cmocka_unit_test(test_hostile_text),
+        cmocka_unit_test(test_every_truncation_is_rejected),
+    };
+    return cmocka_run_group_tests_name("canonical", tests, NULL, NULL);
+}
