@@ -125,6 +125,6 @@ awk -v ng="$ng_rps" -v ng50="$ng_p50" -v ng99="$ng_p99" -v s="$s_rps" -v s50="$s
   printf "| 50-event batches, p50 / p99 ms per request | %.2f / %.2f | | | | |\n", b50, b99
   printf "| ingest peak RSS under that load, MB | %.1f | | | <= 100 | %s |\n", rss/1024, (rss/1024 <= 100 ? "yes" : "no")
   printf "| aggregator, 1 worker, events/s into SQLite | %.0f | consume-only: %.0f | %.2f | >= 0.50 and >= 200000 | %s |\n", a1, ce, a1/ce, (a1/ce >= 0.5 && a1 >= 200000 ? "yes" : "no")
-  printf "| aggregator, 2 workers, events/s | %.0f | 1 worker: %.0f | %.2f | >= 1.60 | %s |\n", a2, a1, a2/a1, (a2/a1 >= 1.6 ? "yes" : "no")
+  printf "| aggregator, 2 workers, events/s | %.0f | 1 worker: %.0f | %.3f | >= 1.60 | %s |\n", a2, a1, a2/a1, (a2/a1 >= 1.6 ? "yes" : "no")
   printf "| POST to visible in counts at 10000 events/s, p50 / p95 ms | %d / %d | | | p95 <= 1000 | %s |\n", e50, e95, (e95 <= 1000 ? "yes" : "no")
 }'
