@@ -79,15 +79,10 @@ $(UNIT_TESTS):
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 $(BUILD)/tests/topic-produce: $(call obj,tests/integration/topic_produce.c) $(LIB_OBJ)
-	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BUILD)/tests/topic-dump: $(call obj,tests/integration/topic_dump.c) $(LIB_OBJ)
-	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BUILD)/bench/consumer-baseline: $(call obj,scripts/bench/consumer_baseline.c) $(LIB_OBJ)
-	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BUILD)/bench/producer-baseline: $(call obj,scripts/bench/producer_baseline.c) $(LIB_OBJ)
+$(TEST_TOOLS) $(BENCH_TOOLS):
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
