@@ -34,8 +34,8 @@ struct entry {
     struct hll *sketch; /* sketches (key starts with 0x1e) */
 };
 
-/* Longest key: a dimension (<= 4096, checked in rollup_parse), a site
- * (<= 128 in canonical events, but not trusted) and the small fields. */
+/* Longest key: a dimension and a site (each <= 4096 bytes, and a site
+ * <= 256, both enforced by canonical_parse) and the small fields. */
 #define ROLLUP_KEY_MAX 8192
 
 struct rollup {

@@ -21,7 +21,7 @@ struct rollup_event {
     char *dim;         /* path, target or query */
     const char *type;  /* "pageview", "click", "search" */
     uint64_t visitor;  /* hll_hash of anonymous_id, else user_id */
-    int64_t ts_ms;     /* event time, clamped (see rollup_parse) */
+    int64_t ts_ms;     /* event time, clamped (see canonical_parse) */
     int64_t received_ms;
     int bot;
     int zero_result;   /* a search with results == 0 */

@@ -342,8 +342,7 @@ static enum MHD_Result req_answer(struct req *r) {
             metrics_deadletter_failed(); /* the 4xx answer stands */
         if (status == 200 && r->route != R_VALIDATE)
             for (int t = 0; t < SCHEMA_TYPE_CNT; t++)
-                for (long k = 0; k < r->accepted_by_type[t]; k++)
-                    metrics_event_accepted((enum schema_type)t);
+                metrics_events_accepted((enum schema_type)t, r->accepted_by_type[t]);
         if (r->route == R_PIXEL && status == 200) {
             json_decref(r->answer);
             resp = http_response_bytes("image/gif", gif_1x1, sizeof(gif_1x1));

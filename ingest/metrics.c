@@ -39,8 +39,8 @@ void metrics_request_done(int status) {
 void metrics_in_flight(int delta) { atomic_fetch_add(&in_flight, delta); }
 long metrics_in_flight_now(void) { return atomic_load(&in_flight); }
 
-void metrics_event_accepted(enum schema_type type) {
-    atomic_fetch_add(&accepted[type], 1);
+void metrics_events_accepted(enum schema_type type, long n) {
+    atomic_fetch_add(&accepted[type], n);
 }
 
 void metrics_event_rejected(const char *reason) {

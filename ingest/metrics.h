@@ -8,7 +8,7 @@
 void metrics_request_done(int status);
 void metrics_in_flight(int delta);
 long metrics_in_flight_now(void);
-void metrics_event_accepted(enum schema_type type);
+void metrics_events_accepted(enum schema_type type, long n);
 /* reason: a SCHEMA_ERR_* code or one of the collector's body reasons. */
 void metrics_event_rejected(const char *reason);
 void metrics_produce_latency(long latency_us);

@@ -126,7 +126,7 @@ def e2e(build, d, seconds, per_sec):
         return {"type": "pageview", "site": site, "anonymous_id": "v%d" % (i % 5000),
                 "url": "https://%s/p/%d" % (site, i % 50), "ts": int(time.time() * 1000)}
 
-    def load(k, threads):  # steady per_sec events/s in batches of 100
+    def load(threads):  # steady per_sec events/s in batches of 100, per thread
         period, i = 100.0 * threads / per_sec, 0
         next_t = time.time()
         while not stop.is_set():
@@ -161,7 +161,7 @@ def e2e(build, d, seconds, per_sec):
             time.sleep(0.1)
         time.sleep(2)  # let the worker join its group
         threads = 4
-        loaders = [threading.Thread(target=load, args=(k, threads)) for k in range(threads)]
+        loaders = [threading.Thread(target=load, args=(threads,)) for _ in range(threads)]
         watcher = threading.Thread(target=watch)
         for t in loaders:
             t.start()
