@@ -152,14 +152,10 @@ int main(int argc, char **argv) {
     struct consumer_sink sink = {&agg, agg_offset, agg_add, agg_flush, agg_discard};
     struct consumer_options co;
     struct MHD_Daemon *metrics = NULL;
-    int rc = config_parse(&cfg, argc, argv, errbuf, sizeof(errbuf));
+    int rc = config_parse_main(&cfg, argc, argv);
 
-    if (rc) {
-        if (rc < 0)
-            fprintf(stderr, "activity-aggregator: %s\n", errbuf);
-        config_free(&cfg);
-        return rc < 0 ? 2 : 0;
-    }
+    if (rc != CONFIG_RUN)
+        return rc;
     log_init("activity-aggregator", log_level_parse(log_level));
     memset(&agg, 0, sizeof(agg));
     agg.max_future_ms = max_future * 1000;

@@ -295,6 +295,17 @@ int config_parse(struct config *cfg, int argc, char **argv, char *errbuf,
     return 0;
 }
 
+int config_parse_main(struct config *cfg, int argc, char **argv) {
+    char errbuf[512];
+    int rc = config_parse(cfg, argc, argv, errbuf, sizeof(errbuf));
+    if (rc == 0)
+        return CONFIG_RUN;
+    if (rc < 0)
+        fprintf(stderr, "%s: %s\n", cfg->prog, errbuf);
+    config_free(cfg);
+    return rc < 0 ? 2 : 0;
+}
+
 void config_free(struct config *cfg) {
     for (const struct config_option *o = cfg->opts; o->name; o++)
         if (o->type == CONFIG_STRING) {

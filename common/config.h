@@ -43,6 +43,14 @@ struct config {
 int config_parse(struct config *cfg, int argc, char **argv, char *errbuf,
                  size_t errsize);
 
+#define CONFIG_RUN (-1)
+
+/* config_parse as every main() wants it: on an error it prints
+ * "prog: message" to stderr. Returns CONFIG_RUN when the program should go
+ * on, otherwise the exit status (0 after --help, 2 after an error), with the
+ * config already freed. */
+int config_parse_main(struct config *cfg, int argc, char **argv);
+
 /* Frees the strings config_parse allocated (string dests, kafka props). */
 void config_free(struct config *cfg);
 

@@ -99,14 +99,10 @@ int main(int argc, char **argv) {
     struct sockaddr_storage addr;
     rd_kafka_conf_t *conf;
     struct timespec deadline;
-    int rc = config_parse(&cfg, argc, argv, errbuf, sizeof(errbuf)), left;
+    int rc = config_parse_main(&cfg, argc, argv), left;
 
-    if (rc) {
-        if (rc < 0)
-            fprintf(stderr, "activity-ingest: %s\n", errbuf);
-        config_free(&cfg);
-        return rc < 0 ? 2 : 0;
-    }
+    if (rc != CONFIG_RUN)
+        return rc;
     log_init("activity-ingest", log_level_parse(log_level));
     struct collector *collector = NULL;
     struct producer *producer = NULL;

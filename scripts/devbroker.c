@@ -64,14 +64,10 @@ int main(int argc, char **argv) {
     rd_kafka_t *rk;
     rd_kafka_mock_cluster_t *mc;
     const char *bootstraps;
-    int rc = config_parse(&cfg, argc, argv, errbuf, sizeof(errbuf));
+    int rc = config_parse_main(&cfg, argc, argv);
 
-    if (rc) {
-        if (rc < 0)
-            fprintf(stderr, "activity-devbroker: %s\n", errbuf);
-        config_free(&cfg);
-        return rc < 0 ? 2 : 0;
-    }
+    if (rc != CONFIG_RUN)
+        return rc;
     log_init("activity-devbroker", LOG_WARN);
 
     conf = kafka_conf_new(NULL, NULL, NULL, 0, errbuf, sizeof(errbuf));
