@@ -3,7 +3,7 @@
 
 BUILD ?= build
 SAN   ?=
-PKGS  := rdkafka libmicrohttpd jansson sqlite3 zlib
+PKGS  := rdkafka libmicrohttpd jansson sqlite3 zlib libcrypto
 
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -g -Wall -Wextra -Werror -Wshadow \
                -Wstrict-prototypes -Wformat=2 -Icommon -Ischema -Iingest -Iaggregator
@@ -20,7 +20,7 @@ CFLAGS  += $(CFLAGS_BASE) $(CFLAGS_OPT) $(PKG_CFLAGS) -MMD -MP
 LDLIBS  += $(PKG_LIBS) -lpthread -lm
 LDFLAGS += $(LDFLAGS_SAN)
 
-COMMON_SRC := common/log.c common/config.c common/kafka.c common/timefmt.c
+COMMON_SRC := common/log.c common/config.c common/kafka.c common/timefmt.c common/fsutil.c
 SCHEMA_SRC := schema/event.c
 INGEST_SRC := ingest/main.c ingest/collector.c ingest/producer.c \
               ingest/enrich.c ingest/metrics.c common/http.c
@@ -28,11 +28,14 @@ INGEST_SRC := ingest/main.c ingest/collector.c ingest/producer.c \
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 LIB_OBJ := $(call obj,$(COMMON_SRC) $(SCHEMA_SRC))
 
-AGGREGATOR_SRC := aggregator/main.c aggregator/consumer.c aggregator/store.c \
-                  aggregator/canonical.c aggregator/rollup.c aggregator/hll.c common/http.c
+WORKER_SRC := aggregator/consumer.c aggregator/worker_metrics.c aggregator/canonical.c \
+              aggregator/rollup.c aggregator/hll.c common/http.c
+AGGREGATOR_SRC := aggregator/main.c aggregator/store.c $(WORKER_SRC)
+EXPORT_SRC := aggregator/export_main.c aggregator/export_sink.c aggregator/export_ledger.c \
+              aggregator/export_day.c aggregator/export_csv.c $(WORKER_SRC)
 
 PROGRAMS := $(BUILD)/activity-devbroker $(BUILD)/activity-ingest \
-            $(BUILD)/activity-aggregator
+            $(BUILD)/activity-aggregator $(BUILD)/activity-export
 UNIT_TESTS := $(BUILD)/tests/test_schema $(BUILD)/tests/test_timefmt \
               $(BUILD)/tests/test_enrich $(BUILD)/tests/test_config \
               $(BUILD)/tests/test_hll $(BUILD)/tests/test_store \
@@ -66,6 +69,9 @@ $(BUILD)/activity-ingest: $(call obj,$(INGEST_SRC)) $(LIB_OBJ)
 $(BUILD)/activity-aggregator: $(call obj,$(AGGREGATOR_SRC)) $(BUILD)/obj/gen/counters_sql.o $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(BUILD)/activity-export: $(call obj,$(EXPORT_SRC)) $(LIB_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(BUILD)/tests/test_schema: $(call obj,tests/unit/test_schema.c) $(LIB_OBJ)
 $(BUILD)/tests/test_timefmt: $(call obj,tests/unit/test_timefmt.c) $(LIB_OBJ)
 $(BUILD)/tests/test_config: $(call obj,tests/unit/test_config.c) $(LIB_OBJ)
@@ -96,6 +102,7 @@ run: deps
 	scripts/run-local.sh
 
 test: deps
+	@scripts/install-deps.sh --test
 	@$(MAKE) --no-print-directory all tests
 	@$(MAKE) --no-print-directory all tests BUILD=build/asan SAN=1
 	tests/run.sh build

@@ -290,6 +290,8 @@ int consumer_run(const struct consumer_options *o, const struct consumer_sink *s
                 log_warn("flush failed; holding consumption and retrying");
                 backoff_ms = 100;
             }
+            if (c.sink->tick)
+                c.sink->tick(c.sink->ctx, c.rk);
         }
     }
     consumer_close(&c);

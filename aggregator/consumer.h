@@ -41,6 +41,8 @@ struct consumer_sink {
     int (*flush)(void *ctx, const struct consumer_partition *parts, int cnt);
     /* Forgets the batch. */
     void (*discard)(void *ctx);
+    /* Optional: called once per flush interval, batch stored or not. */
+    void (*tick)(void *ctx, rd_kafka_t *rk);
 };
 
 struct consumer_options {

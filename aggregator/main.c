@@ -4,10 +4,10 @@
  * argument is in store.h; the group mechanics in consumer.h. */
 #include "config.h"
 #include "consumer.h"
-#include "http.h"
 #include "log.h"
 #include "canonical.h"
 #include "store.h"
+#include "worker_metrics.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -80,36 +80,16 @@ static int agg_flush(void *ctx, const struct consumer_partition *parts, int cnt)
     return rc;
 }
 
-static enum MHD_Result metrics_handler(void *cls, struct MHD_Connection *conn, const char *url,
-                                       const char *method, const char *version,
-                                       const char *upload, size_t *upload_size, void **con_cls) {
-    char *text, *all = NULL;
-    size_t size = 0;
-    FILE *f;
-    enum MHD_Result ret;
-    (void)cls, (void)version, (void)upload, (void)upload_size;
-    if (!*con_cls) { /* headers only; answer on the next call */
-        *con_cls = conn;
-        return MHD_YES;
-    }
-    if (strcmp(url, "/metrics") || strcmp(method, "GET"))
-        return http_send_error(conn, 404, "only GET /metrics here", NULL);
-    text = consumer_metrics("activity_aggregator");
-    f = open_memstream(&all, &size);
-    fprintf(f, "%s# TYPE activity_aggregator_events_counted_total counter\n"
+static void aggregator_metrics(FILE *f) {
+    fprintf(f, "# TYPE activity_aggregator_events_counted_total counter\n"
                "activity_aggregator_events_counted_total %ld\n"
                "# TYPE activity_aggregator_duplicates_total counter\n"
                "activity_aggregator_duplicates_total %ld\n"
                "# HELP activity_aggregator_skipped_total Messages that were not canonical events.\n"
                "# TYPE activity_aggregator_skipped_total counter\n"
                "activity_aggregator_skipped_total %ld\n",
-            text, atomic_load(&counted_total), atomic_load(&duplicates_total),
+            atomic_load(&counted_total), atomic_load(&duplicates_total),
             atomic_load(&skipped_total));
-    fclose(f);
-    free(text);
-    ret = http_queue(conn, 200, http_response_bytes("text/plain; version=0.0.4", all, size), NULL);
-    free(all);
-    return ret;
 }
 
 int main(int argc, char **argv) {
@@ -149,7 +129,7 @@ int main(int argc, char **argv) {
     char errbuf[512], topics[SCHEMA_TYPE_CNT][256];
     const char *topic_ptrs[SCHEMA_TYPE_CNT];
     struct aggregator agg;
-    struct consumer_sink sink = {&agg, agg_offset, agg_add, agg_flush, agg_discard};
+    struct consumer_sink sink = {&agg, agg_offset, agg_add, agg_flush, agg_discard, NULL};
     struct consumer_options co;
     struct MHD_Daemon *metrics = NULL;
     int rc = config_parse_main(&cfg, argc, argv);
@@ -166,23 +146,13 @@ int main(int argc, char **argv) {
         config_free(&cfg);
         return 1;
     }
-    if (*metrics_listen) {
-        struct sockaddr_storage addr;
-        if (http_parse_listen(metrics_listen, &addr, errbuf, sizeof(errbuf)) ||
-            !(metrics = http_start(&addr, 1, metrics_handler, NULL, NULL, errbuf,
-                                   sizeof(errbuf)))) {
-            fprintf(stderr, "activity-aggregator: --metrics-listen: %s\n", errbuf);
-            store_close(agg.store);
-            config_free(&cfg);
-            return 2;
-        }
-        {
-            /* the bound port, which differs from the flag's when it was 0 */
-            const char *colon = strrchr(metrics_listen, ':');
-            printf("http://%.*s:%d/metrics\n", (int)(colon - metrics_listen), metrics_listen,
-                   http_bound_port(metrics));
-        }
-        fflush(stdout);
+    if (*metrics_listen && !(metrics = worker_metrics_start(metrics_listen, "activity_aggregator",
+                                                             aggregator_metrics, errbuf,
+                                                             sizeof(errbuf)))) {
+        fprintf(stderr, "activity-aggregator: --metrics-listen: %s\n", errbuf);
+        store_close(agg.store);
+        config_free(&cfg);
+        return 2;
     }
     for (int t = 0; t < SCHEMA_TYPE_CNT; t++) {
         snprintf(topics[t], sizeof(topics[t]), "%s.%s", topic_prefix,

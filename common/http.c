@@ -206,8 +206,10 @@ struct MHD_Daemon *http_start(const struct sockaddr_storage *addr, int threads,
     d = MHD_start_daemon(
         flags, 0, NULL, NULL, handler, cls,
         MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL, MHD_OPTION_SOCK_ADDR, addr,
-        /* a pool of one is no pool (MHD warns about it) */
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(threads > 1 ? threads : 0),
+        /* a pool of one is no pool, and MHD warns about any size below 2:
+         * then the slot repeats the timeout instead */
+        threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)(threads > 1 ? threads : 30),
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)10000,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,

@@ -2,14 +2,17 @@
 # Installs exactly the Debian packages activity-tracker needs, and only those
 # missing, so it is cheap to call before every build and test run.
 #   scripts/install-deps.sh          build + test dependencies
+#   scripts/install-deps.sh --test   also what the tests run against
+#                                    (PostgreSQL for the warehouse load)
 #   scripts/install-deps.sh --bench  also the benchmark tools (wrk, nginx)
 set -euo pipefail
 
 pkgs=(build-essential pkg-config librdkafka-dev libmicrohttpd-dev libjansson-dev
-      libsqlite3-dev libcmocka-dev zlib1g-dev python3 sqlite3)
-if [ "${1:-}" = "--bench" ]; then
-  pkgs+=(wrk nginx-light)
-fi
+      libsqlite3-dev libcmocka-dev zlib1g-dev libssl-dev python3 sqlite3)
+case "${1:-}" in
+  --test) pkgs+=(postgresql postgresql-client) ;;
+  --bench) pkgs+=(wrk nginx-light) ;;
+esac
 
 missing=()
 for p in "${pkgs[@]}"; do

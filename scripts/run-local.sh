@@ -2,7 +2,8 @@
 # `make run`: the whole stack on this machine, on the in-memory devbroker.
 # Prints the URLs, then runs until Ctrl-C, which stops every process by pid.
 # Ports: ACTIVITY_INGEST_PORT (default 8081). State lives in ./run/ (the
-# counters database starts empty each time, as the devbroker does).
+# counters database and the export files start empty each time, as the
+# devbroker does).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=build
@@ -22,25 +23,32 @@ cleanup() {
 }
 trap cleanup INT TERM EXIT
 
-rm -f run/bootstrap run/counters.db run/counters.db-wal run/counters.db-shm
+rm -rf run/bootstrap run/counters.db run/counters.db-wal run/counters.db-shm run/export
 "$build"/activity-devbroker --bootstrap-file run/bootstrap >/dev/null 2>run/devbroker.log &
 pids+=($!)
 for _ in $(seq 100); do [ -s run/bootstrap ] && break; sleep 0.1; done
 [ -s run/bootstrap ] || { echo "devbroker did not start; see run/devbroker.log" >&2; exit 1; }
 brokers=$(cat run/bootstrap)
 
-"$build"/activity-ingest --brokers "$brokers" --listen "127.0.0.1:$ingest_port" \
-  >run/ingest.url 2>run/ingest.log &
-pids+=($!)
-for _ in $(seq 100); do [ -s run/ingest.url ] && break; sleep 0.1; done
-[ -s run/ingest.url ] || { echo "ingest did not start; see run/ingest.log" >&2; exit 1; }
-url=$(head -1 run/ingest.url)
+# start NAME CMD...: runs CMD in the background, its first stdout line
+# (the URL it serves) in run/NAME.url, and waits for that line.
+start() {
+  local name=$1
+  shift
+  "$@" >"run/$name.url" 2>"run/$name.log" &
+  pids+=($!)
+  for _ in $(seq 100); do [ -s "run/$name.url" ] && return; sleep 0.1; done
+  echo "$name did not start; see run/$name.log" >&2
+  exit 1
+}
 
-"$build"/activity-aggregator --brokers "$brokers" --db run/counters.db \
-  --metrics-listen 127.0.0.1:0 >run/aggregator.url 2>run/aggregator.log &
-pids+=($!)
-for _ in $(seq 100); do [ -s run/aggregator.url ] && break; sleep 0.1; done
-[ -s run/aggregator.url ] || { echo "aggregator did not start; see run/aggregator.log" >&2; exit 1; }
+start ingest "$build"/activity-ingest --brokers "$brokers" --listen "127.0.0.1:$ingest_port"
+url=$(head -1 run/ingest.url)
+start aggregator "$build"/activity-aggregator --brokers "$brokers" --db run/counters.db \
+  --metrics-listen 127.0.0.1:0
+# --max-age 60: files appear within a minute rather than the default five
+start export "$build"/activity-export --brokers "$brokers" --out run/export --max-age 60 \
+  --metrics-listen 127.0.0.1:0
 
 cat <<EOM
 
@@ -50,6 +58,7 @@ activity-tracker is running (in-memory devbroker: nothing is persisted).
   Collector         ${url}v1/events
   Collector metrics ${url}metrics
   Counters (SQLite) run/counters.db   aggregator metrics $(head -1 run/aggregator.url)
+  Export files      run/export/type=*/dt=*/hour=*/   exporter metrics $(head -1 run/export.url)
   Logs              run/*.log
 
 Send an event:

@@ -1,0 +1,18 @@
+/* worker_metrics: the Prometheus /metrics endpoint of a consumer-group
+ * worker (aggregator, exporter): the consumer skeleton's counters and lag,
+ * followed by the worker's own lines. */
+#ifndef AGGREGATOR_WORKER_METRICS_H
+#define AGGREGATOR_WORKER_METRICS_H
+
+#include <microhttpd.h>
+#include <stdio.h>
+
+/* Writes the worker's own metric lines. */
+typedef void (*worker_metrics_fn)(FILE *f);
+
+/* Serves GET /metrics on listen ("host:port"; port 0 picks one) and prints
+ * its URL as stdout's first line. NULL with errbuf filled on failure. */
+struct MHD_Daemon *worker_metrics_start(const char *listen, const char *prefix,
+                                        worker_metrics_fn own, char *errbuf, size_t errsize);
+
+#endif
