@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# `make bench`: ingest's performance table, every figure measured in this one
+# `make bench`: the performance table, every figure measured in this one
 # run beside a baseline on the same machine, so the ratios mean something on
 # a shared, noisy host. Loopback only; every process is stopped by pid.
 #   BENCH_SECONDS   length of each wrk run (default 10)
 #   BENCH_CONNS     wrk connections (default 128)
-#   BENCH_AGG_EVENTS events pre-filled for the aggregator rows (default 300000)
+#   BENCH_AGG_EVENTS events pre-filled for the aggregator and export rows (default 300000)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 secs=${BENCH_SECONDS:-10}
@@ -102,12 +102,14 @@ stop_pids() { for p in "$@"; do kill -TERM "$p" 2>/dev/null || true; wait "$p" 2
 stop_pids "${pids[@]}"   # the ingest stack is done; give the cores back
 pids=()
 agg_count=${BENCH_AGG_EVENTS:-300000}
-agg=(python3 scripts/bench/aggregator_bench.py)
+agg=(python3 scripts/bench/consumer_bench.py)
 consume_eps=$("${agg[@]}" consume build "$tmp" "$agg_count" | awk '{print $2}')
 agg1_eps=$("${agg[@]}" rate build "$tmp" "$agg_count" 1 | awk '{print $2}')
 agg2_eps=$("${agg[@]}" rate build "$tmp" "$agg_count" 2 | awk '{print $2}')
 e2e=$("${agg[@]}" e2e build "$tmp" 10 10000)  # not < <(...): bash must wait for it
 read -r _ e2e_p50 _ e2e_p95 <<<"$e2e"
+export_out=$("${agg[@]}" export build "$tmp" "$agg_count")
+read -r _ export_eps _ gzip1_eps <<<"$export_out"
 
 if [ "$s_bad" != 0 ] || [ "$b_bad" != 0 ]; then
   echo "bench: ingest answered non-2xx ($s_bad single, $b_bad batch); see $tmp/ingest.log" >&2
@@ -116,7 +118,8 @@ fi
 
 awk -v ng="$ng_rps" -v ng50="$ng_p50" -v ng99="$ng_p99" -v s="$s_rps" -v s50="$s_p50" -v s99="$s_p99" \
     -v b="$b_rps" -v b50="$b_p50" -v b99="$b_p99" -v base="$base_eps" -v rss="$rss_kb" \
-    -v ce="$consume_eps" -v a1="$agg1_eps" -v a2="$agg2_eps" -v e50="$e2e_p50" -v e95="$e2e_p95" 'BEGIN {
+    -v ce="$consume_eps" -v a1="$agg1_eps" -v a2="$agg2_eps" -v e50="$e2e_p50" -v e95="$e2e_p95" \
+    -v xe="$export_eps" -v g1="$gzip1_eps" 'BEGIN {
   be = b * 50
   printf "\n| measure | activity-ingest | baseline | ratio | target | met |\n|---|---|---|---|---|---|\n"
   printf "| single-event POST, req/s | %.0f | nginx 204: %.0f | %.2f | >= 0.70 | %s |\n", s, ng, s/ng, (s/ng >= 0.7 ? "yes" : "no")
@@ -127,4 +130,5 @@ awk -v ng="$ng_rps" -v ng50="$ng_p50" -v ng99="$ng_p99" -v s="$s_rps" -v s50="$s
   printf "| aggregator, 1 worker, events/s into SQLite | %.0f | consume-only: %.0f | %.2f | >= 0.50 and >= 200000 | %s |\n", a1, ce, a1/ce, (a1/ce >= 0.5 && a1 >= 200000 ? "yes" : "no")
   printf "| aggregator, 2 workers, events/s | %.0f | 1 worker: %.0f | %.3f | >= 1.60 | %s |\n", a2, a1, a2/a1, (a2/a1 >= 1.6 ? "yes" : "no")
   printf "| POST to visible in counts at 10000 events/s, p50 / p95 ms | %d / %d | | | p95 <= 1000 | %s |\n", e50, e95, (e95 <= 1000 ? "yes" : "no")
+  printf "| export, events/s to closed gzip files | %.0f | gzip -1 of the same NDJSON: %.0f | %.2f | >= 200000 | %s |\n", xe, g1, xe/g1, (xe >= 200000 ? "yes" : "no")
 }'

@@ -1,5 +1,6 @@
-"""Aggregator rows of `make bench` (called by scripts/bench/run.sh). Each
-measurement gets a fresh devbroker, so none reads another's data.
+"""Consumer-group rows of `make bench` (aggregator and exporter; called by
+scripts/bench/run.sh). Each measurement gets a fresh devbroker, so none
+reads another's data.
 
   consume BUILD DIR COUNT
       the baseline: COUNT canonical events pre-filled, read by a plain
@@ -12,8 +13,15 @@ measurement gets a fresh devbroker, so none reads another's data.
   e2e BUILD DIR SECONDS RATE
       ingest + one aggregator; RATE events/s in batches of 100 for SECONDS,
       plus a probe event (its own site) every 100 ms; prints "p50_ms P p95_ms P"
-      of probe POST-sent -> visible in the counts view."""
+      of probe POST-sent -> visible in the counts view.
+  export BUILD DIR COUNT
+      COUNT events pre-filled, then one exporter: timed from its first
+      commit until the files are published and the day closed (manifests
+      with sha256 of every file); then gzip -1 of the same NDJSON bytes.
+      Prints "events/s R gzip1_events/s G"."""
 
+import glob
+import gzip
 import json
 import os
 import signal
@@ -180,6 +188,51 @@ def e2e(build, d, seconds, per_sec):
         stop_all([agg, ingest, broker])
 
 
+def exported(out):
+    total = 0
+    for path in glob.glob(os.path.join(out, "_state", "*.ledger")):
+        with open(path) as f:
+            total += max(json.load(f)["next"], 0)
+    return total
+
+
+def export(build, d, count):
+    out = os.path.join(d, "export")
+    broker, brokers = devbroker(build, d)
+    try:
+        prefill(build, brokers, count)
+        p = start([build + "/activity-export", "--brokers", brokers, "--out", out,
+                   "--metrics-listen", "127.0.0.1:0", "--log-level", "warn"],
+                  os.path.join(d, "export.log"))[0]
+        t0 = first = None
+        n, deadline = 0, time.time() + 300
+        while time.time() < deadline:
+            n = exported(out)
+            if n and t0 is None:
+                t0, first = time.time(), n
+            if n >= count:
+                break
+            time.sleep(0.02)
+        stop_all([p])  # publishes the open files
+        for day in sorted({os.path.basename(x)[3:] for x in glob.glob(out + "/type=*/dt=*")}):
+            subprocess.run([build + "/activity-export", "close", "--out", out, "--date", day,
+                            "--log-level", "warn"], check=True, stdout=subprocess.DEVNULL)
+        t1 = time.time()
+        if n < count:
+            sys.exit("export: only %d of %d events written" % (n, count))
+        ndjson = os.path.join(d, "export.ndjson")
+        with open(ndjson, "wb") as f:
+            for path in glob.glob(out + "/type=*/dt=*/hour=*/*.gz"):
+                with gzip.open(path) as g:
+                    f.write(g.read())
+        g0 = time.time()
+        subprocess.run(["gzip", "-1", "-c", ndjson], check=True, stdout=subprocess.DEVNULL)
+        g1 = time.time()
+        print("events/s %.0f gzip1_events/s %.0f" % ((count - first) / (t1 - t0), count / (g1 - g0)))
+    finally:
+        stop_all([broker])
+
+
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "consume":
@@ -188,5 +241,7 @@ if __name__ == "__main__":
         rate(args[0], args[1], int(args[2]), int(args[3]))
     elif cmd == "e2e":
         e2e(args[0], args[1], float(args[2]), int(args[3]))
+    elif cmd == "export":
+        export(args[0], args[1], int(args[2]))
     else:
         sys.exit(__doc__)
