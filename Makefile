@@ -6,7 +6,7 @@ SAN   ?=
 PKGS  := rdkafka libmicrohttpd jansson sqlite3 zlib libcrypto
 
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -g -Wall -Wextra -Werror -Wshadow \
-               -Wstrict-prototypes -Wformat=2 -Icommon -Ischema -Iingest -Iaggregator
+               -Wstrict-prototypes -Wformat=2 -Icommon -Ischema -Iingest -Iaggregator -Iweb
 ifeq ($(SAN),1)
 CFLAGS_OPT := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
               -fno-sanitize-recover=undefined
@@ -35,7 +35,7 @@ EXPORT_SRC := aggregator/export_main.c aggregator/export_sink.c aggregator/expor
               aggregator/export_day.c aggregator/export_csv.c $(WORKER_SRC)
 
 PROGRAMS := $(BUILD)/activity-devbroker $(BUILD)/activity-ingest \
-            $(BUILD)/activity-aggregator $(BUILD)/activity-export
+            $(BUILD)/activity-aggregator $(BUILD)/activity-export $(BUILD)/activity-web
 UNIT_TESTS := $(BUILD)/tests/test_schema $(BUILD)/tests/test_timefmt \
               $(BUILD)/tests/test_enrich $(BUILD)/tests/test_config \
               $(BUILD)/tests/test_hll $(BUILD)/tests/test_store \
@@ -49,10 +49,15 @@ tests: $(UNIT_TESTS) $(TEST_TOOLS)
 
 # schema/counters.sql is compiled in as a string, so the binary migrates a
 # database with exactly the DDL the repository documents.
+# web/tracker.js likewise goes into ingest, which serves it.
+text_to_c = { echo 'const char $(1)[] ='; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/    "/' -e 's/$$/\\n"/' $(2); echo ';'; } > $@
 $(BUILD)/gen/counters_sql.c: schema/counters.sql
 	@mkdir -p $(dir $@)
-	{ echo 'const char store_counters_sql[] ='; \
-	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/    "/' -e 's/$$/\\n"/' $<; echo ';'; } > $@
+	$(call text_to_c,store_counters_sql,$<)
+$(BUILD)/gen/tracker_js.c: web/tracker.js
+	@mkdir -p $(dir $@)
+	$(call text_to_c,ingest_tracker_js,$<)
 $(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
@@ -63,13 +68,17 @@ $(BUILD)/obj/%.o: %.c
 
 $(BUILD)/activity-devbroker: $(call obj,scripts/devbroker.c) $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-$(BUILD)/activity-ingest: $(call obj,$(INGEST_SRC)) $(LIB_OBJ)
+$(BUILD)/activity-ingest: $(call obj,$(INGEST_SRC)) $(BUILD)/obj/gen/tracker_js.o $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/activity-aggregator: $(call obj,$(AGGREGATOR_SRC)) $(BUILD)/obj/gen/counters_sql.o $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/activity-export: $(call obj,$(EXPORT_SRC)) $(LIB_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+WEB_SRC := web/main.c web/api.c web/static_files.c aggregator/hll.c common/http.c
+$(BUILD)/activity-web: $(call obj,$(WEB_SRC)) $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/test_schema: $(call obj,tests/unit/test_schema.c) $(LIB_OBJ)
@@ -118,8 +127,8 @@ format:
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
-	  --inline-suppr --include=/usr/include/jansson.h -Icommon -Ischema -Iingest -Iaggregator \
-	  --suppress=missingIncludeSystem common schema ingest aggregator scripts
+	  --inline-suppr --include=/usr/include/jansson.h -Icommon -Ischema -Iingest -Iaggregator -Iweb \
+	  --suppress=missingIncludeSystem common schema ingest aggregator web scripts
 
 clean:
 	rm -rf build

@@ -196,12 +196,15 @@ struct MHD_Daemon *http_start(const struct sockaddr_storage *addr, int threads,
                               MHD_AccessHandlerCallback handler, void *cls,
                               MHD_RequestCompletedCallback completed,
                               char *errbuf, size_t errsize) {
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-                     MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
     struct MHD_Daemon *d;
     if (addr->ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    if (threads <= 0)
+    if (threads == HTTP_THREAD_PER_CONNECTION)
+        flags |= MHD_USE_THREAD_PER_CONNECTION;
+    else
+        flags |= MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME;
+    if (threads == 0)
         threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
     d = MHD_start_daemon(
         flags, 0, NULL, NULL, handler, cls,

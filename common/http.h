@@ -55,7 +55,10 @@ int http_parse_listen(const char *spec, struct sockaddr_storage *addr,
 int http_is_loopback(const struct sockaddr_storage *addr);
 
 /* Starts an MHD daemon on addr with a thread pool of threads (0: one per
- * core), epoll and suspend/resume. Returns NULL with errbuf set. */
+ * core), epoll and suspend/resume; or, with HTTP_THREAD_PER_CONNECTION, a
+ * thread per connection, for answers that are long streams (Server-Sent
+ * Events) and may wait between writes. Returns NULL with errbuf set. */
+#define HTTP_THREAD_PER_CONNECTION (-1)
 struct MHD_Daemon *http_start(const struct sockaddr_storage *addr, int threads,
                               MHD_AccessHandlerCallback handler, void *cls,
                               MHD_RequestCompletedCallback completed,

@@ -13,7 +13,10 @@
 #include <strings.h>
 
 enum route { R_NOT_FOUND, R_EVENTS, R_VALIDATE, R_PIXEL, R_HEALTH, R_READY,
-             R_METRICS };
+             R_METRICS, R_TRACKER };
+
+/* web/tracker.js, compiled in by the Makefile */
+extern const char ingest_tracker_js[];
 
 struct collector {
     struct collector_options o;
@@ -81,7 +84,7 @@ static enum route collector_route(const struct collector *c, const char *url) {
     static const struct { const char *path; enum route r; } routes[] = {
         {"/v1/events", R_EVENTS}, {"/v1/validate", R_VALIDATE},
         {"/v1/pixel.gif", R_PIXEL}, {"/healthz", R_HEALTH},
-        {"/readyz", R_READY}, {"/metrics", R_METRICS}};
+        {"/readyz", R_READY}, {"/metrics", R_METRICS}, {"/tracker.js", R_TRACKER}};
     size_t plen = strlen(c->o.path_prefix);
     if (strncmp(url, c->o.path_prefix, plen))
         return R_NOT_FOUND;
@@ -393,6 +396,32 @@ static enum MHD_Result send_simple(struct req *r, unsigned status, const char *t
                       r->origin);
 }
 
+/* tracker.js is cached by browsers for an hour and revalidated by ETag,
+ * a hash of the text, so a new build is picked up within the hour. */
+static enum MHD_Result send_tracker(struct req *r) {
+    static char etag[24];
+    const char *match = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "If-None-Match");
+    struct MHD_Response *resp;
+    if (!etag[0]) { /* computed once; a race writes the same bytes */
+        uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+        for (const char *p = ingest_tracker_js; *p; p++)
+            h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+        snprintf(etag, sizeof(etag), "\"%016llx\"", (unsigned long long)h);
+    }
+    if (match && !strcmp(match, etag)) {
+        metrics_request_done(304);
+        resp = http_response_bytes("text/javascript", "", 0);
+        MHD_add_response_header(resp, "ETag", etag);
+        return http_queue(r->conn, 304, resp, r->origin);
+    }
+    metrics_request_done(200);
+    resp = http_response_bytes("text/javascript; charset=utf-8", ingest_tracker_js,
+                               strlen(ingest_tracker_js));
+    MHD_add_response_header(resp, "Cache-Control", "public, max-age=3600");
+    MHD_add_response_header(resp, "ETag", etag);
+    return http_queue(r->conn, 200, resp, r->origin);
+}
+
 static enum MHD_Result req_answer_fixed_route(struct req *r) {
     char errbuf[300];
     char *text;
@@ -407,6 +436,8 @@ static enum MHD_Result req_answer_fixed_route(struct req *r) {
             return http_send_error(r->conn, 503, errbuf, NULL);
         }
         return send_simple(r, 200, "application/json", "{\"status\":\"ready\"}");
+    case R_TRACKER:
+        return send_tracker(r);
     case R_METRICS:
         text = metrics_render(producer_queue_len(r->c->producer));
         ret = send_simple(r, 200, "text/plain; version=0.0.4", text);

@@ -1,0 +1,301 @@
+#include "api.h"
+
+#include "hll.h"
+#include "timefmt.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_POINTS 10000
+
+static const char *const types[] = {"pageview", "click", "search", "zero_result_search"};
+#define TYPE_CNT 4
+
+int api_parse_time(const char *s, int64_t *secs) {
+    char buf[40];
+    int64_t ms;
+    size_t len = strlen(s);
+    int digits = len > 0 && len <= 12;
+    for (size_t i = 0; i < len && digits; i++)
+        digits = isdigit((unsigned char)s[i]);
+    if (digits) {
+        *secs = strtoll(s, NULL, 10);
+        return 0;
+    }
+    if (len == 10) {
+        snprintf(buf, sizeof(buf), "%sT00:00:00Z", s);
+        s = buf;
+    }
+    if (timefmt_parse(s, &ms))
+        return -1;
+    *secs = ms / 1000;
+    return 0;
+}
+
+static int granularity_secs(const char *g) {
+    return !strcmp(g, "minute") ? 60 : !strcmp(g, "hour") ? 3600 : !strcmp(g, "day") ? 86400 : 0;
+}
+
+/* from/to with their defaults (today, UTC) and checks. */
+static int parse_range(const struct api_params *p, int64_t now, int64_t *from, int64_t *to,
+                       char *errbuf, size_t errsize) {
+    int64_t today = now - now % 86400;
+    *from = today;
+    *to = today + 86400;
+    if (p->from && api_parse_time(p->from, from)) {
+        snprintf(errbuf, errsize, "from: '%s' is not a time (Unix seconds, YYYY-MM-DD or "
+                                  "RFC 3339)", p->from);
+        return -1;
+    }
+    if (p->to && api_parse_time(p->to, to)) {
+        snprintf(errbuf, errsize, "to: '%s' is not a time (Unix seconds, YYYY-MM-DD or RFC 3339)",
+                 p->to);
+        return -1;
+    }
+    if (*to <= *from) {
+        snprintf(errbuf, errsize, "to must be after from");
+        return -1;
+    }
+    return 0;
+}
+
+static int need_site(const struct api_params *p, char *errbuf, size_t errsize) {
+    json_t *probe;
+    if (!p->site || !*p->site) {
+        snprintf(errbuf, errsize, "site: required");
+        return -1;
+    }
+    if (!(probe = json_string(p->site))) {
+        snprintf(errbuf, errsize, "site: not valid UTF-8");
+        return -1;
+    }
+    json_decref(probe);
+    return 0;
+}
+
+static int valid_type(const char *t, int with_zero) {
+    for (int i = 0; i < (with_zero ? TYPE_CNT : TYPE_CNT - 1); i++)
+        if (!strcmp(t, types[i]))
+            return 1;
+    return 0;
+}
+
+static const char *aligned_granularity(int64_t from, int64_t to) {
+    if (from % 86400 == 0 && to % 86400 == 0)
+        return "day";
+    if (from % 3600 == 0 && to % 3600 == 0)
+        return "hour";
+    return "minute";
+}
+
+static json_t *db_failed(sqlite3 *db, int *status, char *errbuf, size_t errsize) {
+    *status = 500;
+    snprintf(errbuf, errsize, "database: %s", sqlite3_errmsg(db));
+    return NULL;
+}
+
+/* Merges the sketches of [from, to) at granularity g into h. */
+static int merge_sketches(sqlite3 *db, const char *site, const char *g, int64_t from, int64_t to,
+                          struct hll *h) {
+    sqlite3_stmt *st;
+    int rc;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT registers FROM sketches WHERE site = ?1 AND granularity = ?2 "
+                           "AND bucket >= ?3 AND bucket < ?4",
+                           -1, &st, NULL))
+        return -1;
+    sqlite3_bind_text(st, 1, site, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, g, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, from);
+    sqlite3_bind_int64(st, 4, to);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        hll_merge_bytes(h, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0));
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+json_t *api_sites(sqlite3 *db, int *status, char *errbuf, size_t errsize) {
+    sqlite3_stmt *st;
+    json_t *sites;
+    int rc;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT site FROM counters UNION SELECT site FROM sketches ORDER BY 1",
+                           -1, &st, NULL))
+        return db_failed(db, status, errbuf, errsize);
+    sites = json_array();
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        json_array_append_new(sites, json_string((const char *)sqlite3_column_text(st, 0)));
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        json_decref(sites);
+        return db_failed(db, status, errbuf, errsize);
+    }
+    return json_pack("{s:o}", "sites", sites);
+}
+
+json_t *api_summary(sqlite3 *db, const struct api_params *p, int64_t now, int *status,
+                    char *errbuf, size_t errsize) {
+    int64_t from, to;
+    const char *g;
+    sqlite3_stmt *st;
+    json_t *out;
+    struct hll *h;
+    int rc;
+
+    if (need_site(p, errbuf, errsize) || parse_range(p, now, &from, &to, errbuf, errsize))
+        return NULL;
+    g = aligned_granularity(from, to);
+    if (sqlite3_prepare_v2(db,
+                           "SELECT type, sum(n) FROM counts WHERE site = ?1 AND granularity = ?2 "
+                           "AND dim = '' AND bucket >= ?3 AND bucket < ?4 GROUP BY type",
+                           -1, &st, NULL))
+        return db_failed(db, status, errbuf, errsize);
+    sqlite3_bind_text(st, 1, p->site, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, g, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, from);
+    sqlite3_bind_int64(st, 4, to);
+    out = json_pack("{s:s,s:I,s:I,s:s}", "site", p->site, "from", (json_int_t)from, "to",
+                    (json_int_t)to, "granularity", g);
+    for (int i = 0; i < TYPE_CNT; i++)
+        json_object_set_new(out, types[i], json_integer(0));
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *type = (const char *)sqlite3_column_text(st, 0);
+        if (type && valid_type(type, 1))
+            json_object_set_new(out, type, json_integer(sqlite3_column_int64(st, 1)));
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        json_decref(out);
+        return db_failed(db, status, errbuf, errsize);
+    }
+    if (!(h = calloc(1, sizeof(*h))))
+        abort();
+    rc = merge_sketches(db, p->site, g, from, to, h);
+    json_object_set_new(out, "uniques", json_integer((json_int_t)llround(hll_estimate(h))));
+    /* active: the minute buckets that overlap the last five minutes */
+    memset(h, 0, sizeof(*h));
+    rc |= merge_sketches(db, p->site, "minute", now - 300 - 59, now + 60, h);
+    json_object_set_new(out, "active", json_integer((json_int_t)llround(hll_estimate(h))));
+    free(h);
+    if (rc) {
+        json_decref(out);
+        return db_failed(db, status, errbuf, errsize);
+    }
+    return out;
+}
+
+json_t *api_timeseries(sqlite3 *db, const struct api_params *p, int64_t now, int *status,
+                       char *errbuf, size_t errsize) {
+    int64_t from, to, step, first;
+    const char *g = p->granularity;
+    sqlite3_stmt *st;
+    json_t *points;
+    int64_t *values;
+    size_t cnt;
+    int rc;
+
+    if (need_site(p, errbuf, errsize))
+        return NULL;
+    if (!p->type || !valid_type(p->type, 1)) {
+        snprintf(errbuf, errsize, "type: must be pageview, click, search or zero_result_search");
+        return NULL;
+    }
+    if (parse_range(p, now, &from, &to, errbuf, errsize))
+        return NULL;
+    if (!g)
+        g = to - from <= 3 * 3600 ? "minute" : to - from <= 7 * 86400 ? "hour" : "day";
+    if (!(step = granularity_secs(g))) {
+        snprintf(errbuf, errsize, "granularity: must be minute, hour or day");
+        return NULL;
+    }
+    first = from - ((from % step) + step) % step;
+    cnt = (size_t)((to - first + step - 1) / step);
+    if (cnt > MAX_POINTS) {
+        snprintf(errbuf, errsize, "granularity: %zu %s buckets is more than %d; use a coarser "
+                                  "granularity or a shorter range", cnt, g, MAX_POINTS);
+        return NULL;
+    }
+    if (sqlite3_prepare_v2(db,
+                           "SELECT bucket, n FROM counts WHERE site = ?1 AND type = ?2 AND "
+                           "granularity = ?3 AND dim = '' AND bucket >= ?4 AND bucket < ?5",
+                           -1, &st, NULL))
+        return db_failed(db, status, errbuf, errsize);
+    sqlite3_bind_text(st, 1, p->site, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, p->type, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, g, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, first);
+    sqlite3_bind_int64(st, 5, to);
+    if (!(values = calloc(cnt + 1, sizeof(*values))))
+        abort();
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t b = sqlite3_column_int64(st, 0);
+        if (b >= first && (b - first) / step < (int64_t)cnt)
+            values[(b - first) / step] += sqlite3_column_int64(st, 1);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        free(values);
+        return db_failed(db, status, errbuf, errsize);
+    }
+    points = json_array();
+    for (size_t i = 0; i < cnt; i++)
+        json_array_append_new(points, json_pack("[I,I]", (json_int_t)(first + (int64_t)i * step),
+                                                (json_int_t)values[i]));
+    free(values);
+    return json_pack("{s:s,s:s,s:s,s:I,s:I,s:o}", "site", p->site, "type", p->type,
+                     "granularity", g, "from", (json_int_t)from, "to", (json_int_t)to, "points",
+                     points);
+}
+
+json_t *api_top(sqlite3 *db, const struct api_params *p, int64_t now, int *status,
+                char *errbuf, size_t errsize) {
+    int64_t from, to;
+    long limit = 10;
+    sqlite3_stmt *st;
+    json_t *items;
+    int rc;
+
+    if (need_site(p, errbuf, errsize))
+        return NULL;
+    if (!p->type || !valid_type(p->type, 1)) {
+        snprintf(errbuf, errsize, "type: must be pageview, click, search or zero_result_search");
+        return NULL;
+    }
+    if (parse_range(p, now, &from, &to, errbuf, errsize))
+        return NULL;
+    if (p->limit) {
+        char *end;
+        limit = strtol(p->limit, &end, 10);
+        if (*end || end == p->limit || limit < 1 || limit > 1000) {
+            snprintf(errbuf, errsize, "limit: must be an integer from 1 to 1000");
+            return NULL;
+        }
+    }
+    if (sqlite3_prepare_v2(db,
+                           "SELECT dim, sum(n) AS total FROM counts WHERE site = ?1 AND type = ?2 "
+                           "AND granularity = ?3 AND dim <> '' AND bucket >= ?4 AND bucket < ?5 "
+                           "GROUP BY dim ORDER BY total DESC, dim LIMIT ?6",
+                           -1, &st, NULL))
+        return db_failed(db, status, errbuf, errsize);
+    sqlite3_bind_text(st, 1, p->site, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, p->type, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, aligned_granularity(from, to), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, from);
+    sqlite3_bind_int64(st, 5, to);
+    sqlite3_bind_int64(st, 6, limit);
+    items = json_array();
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        json_array_append_new(items, json_pack("{s:s,s:I}", "dim",
+                                               (const char *)sqlite3_column_text(st, 0), "n",
+                                               (json_int_t)sqlite3_column_int64(st, 1)));
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        json_decref(items);
+        return db_failed(db, status, errbuf, errsize);
+    }
+    return json_pack("{s:s,s:s,s:I,s:I,s:o}", "site", p->site, "type", p->type, "from",
+                     (json_int_t)from, "to", (json_int_t)to, "items", items);
+}

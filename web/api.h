@@ -1,0 +1,35 @@
+/* api: the query API's answers, read from the aggregator's SQLite file
+ * through its documented views and tables (schema/counters.sql), every
+ * query a prepared statement with bound parameters.
+ *
+ * A range is [from, to) in Unix seconds. Sums use the coarsest granularity
+ * whose buckets the range's ends fall on (day, hour, else minute), so they
+ * are exact to the minute; unique visitors merge the HyperLogLog sketches of
+ * those buckets. */
+#ifndef WEB_API_H
+#define WEB_API_H
+
+#include <jansson.h>
+#include <sqlite3.h>
+#include <stdint.h>
+
+/* Every parameter's parsing happens here too, so the messages agree. A
+ * parameter missing from the query string is NULL. */
+struct api_params {
+    const char *site, *type, *granularity, *from, *to, *limit;
+};
+
+/* Parses T: Unix seconds, YYYY-MM-DD (UTC midnight) or RFC 3339. */
+int api_parse_time(const char *s, int64_t *secs);
+
+/* The answers. NULL with errbuf naming the bad parameter (a 400), or with
+ * *status set to 500/503 when the database failed. */
+json_t *api_sites(sqlite3 *db, int *status, char *errbuf, size_t errsize);
+json_t *api_summary(sqlite3 *db, const struct api_params *p, int64_t now, int *status,
+                    char *errbuf, size_t errsize);
+json_t *api_timeseries(sqlite3 *db, const struct api_params *p, int64_t now, int *status,
+                       char *errbuf, size_t errsize);
+json_t *api_top(sqlite3 *db, const struct api_params *p, int64_t now, int *status,
+                char *errbuf, size_t errsize);
+
+#endif

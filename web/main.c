@@ -1,0 +1,358 @@
+/* activity-web: the query API and the dashboard. Reads the aggregator's
+ * SQLite file read-only (a connection per request, so it never holds a
+ * lock the workers wait on), serves web/static, and streams a site's
+ * summary every second as Server-Sent Events. Loopback by default; on any
+ * other address it wants --token. */
+#include "api.h"
+#include "config.h"
+#include "http.h"
+#include "log.h"
+#include "static_files.h"
+
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define COOKIE "activity_token"
+
+static volatile sig_atomic_t stop_requested;
+static const char *db_path, *token, *collector;
+
+static void on_signal(int sig) {
+    (void)sig;
+    stop_requested = 1;
+}
+
+static const char login_page[] =
+    "<!doctype html><html><head><meta charset=utf-8><title>activity-tracker: sign in</title>"
+    "<meta name=viewport content='width=device-width'>"
+    "<style>body{font:16px system-ui;display:grid;place-items:center;height:90vh}"
+    "form{display:grid;gap:.6em}</style></head><body><form method=post action=/login>"
+    "<h1>activity-tracker</h1><label>Access token <input name=token type=password "
+    "autocomplete=current-password autofocus required></label><button>Sign in</button>"
+    "</form></body></html>";
+
+struct request {
+    struct http_body body;
+};
+
+static int token_equal(const char *given) {
+    size_t a = strlen(token), b = given ? strlen(given) : 0;
+    unsigned diff = (unsigned)(a ^ b);
+    for (size_t i = 0; given && i < a && i < b; i++) /* no early exit: constant time */
+        diff |= (unsigned)(token[i] ^ given[i]);
+    return given && diff == 0;
+}
+
+static int authorized(struct MHD_Connection *conn) {
+    const char *auth;
+    if (!*token)
+        return 1;
+    auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+    if (auth && !strncmp(auth, "Bearer ", 7) && token_equal(auth + 7))
+        return 1;
+    return token_equal(MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, COOKIE));
+}
+
+static sqlite3 *db_open(char *errbuf, size_t errsize) {
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        snprintf(errbuf, errsize, "counters database %s: %s", db_path,
+                 db ? sqlite3_errmsg(db) : "cannot open");
+        sqlite3_close(db);
+        return NULL;
+    }
+    sqlite3_busy_timeout(db, 5000);
+    return db;
+}
+
+static void params_of(struct MHD_Connection *conn, struct api_params *p) {
+    p->site = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "site");
+    p->type = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "type");
+    p->granularity = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "granularity");
+    p->from = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "from");
+    p->to = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "to");
+    p->limit = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "limit");
+}
+
+/* The live stream: one summary now, then one a second until the client
+ * goes or the server stops. Runs in the connection's own thread. */
+struct live {
+    char site[512];
+    char *chunk;
+    size_t len, off;
+    int sent;
+};
+
+static ssize_t live_read(void *cls, uint64_t pos, char *buf, size_t max) {
+    struct live *l = cls;
+    (void)pos;
+    if (l->off == l->len) {
+        struct api_params p = {l->site, NULL, NULL, NULL, NULL, NULL};
+        char errbuf[512];
+        int status = 500;
+        json_t *summary = NULL;
+        sqlite3 *db;
+        for (int i = 0; l->sent && i < 10 && !stop_requested; i++)
+            usleep(100 * 1000);
+        if (stop_requested)
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        if ((db = db_open(errbuf, sizeof(errbuf)))) {
+            summary = api_summary(db, &p, time(NULL), &status, errbuf, sizeof(errbuf));
+            sqlite3_close(db);
+        }
+        if (!summary)
+            summary = json_pack("{s:s}", "error", errbuf);
+        free(l->chunk);
+        {
+            char *text = json_dumps(summary, JSON_COMPACT);
+            FILE *f = open_memstream(&l->chunk, &l->len);
+            fprintf(f, "event: summary\ndata: %s\n\n", text);
+            fclose(f);
+            free(text);
+        }
+        json_decref(summary);
+        l->off = 0;
+        l->sent = 1;
+    }
+    if (max > l->len - l->off)
+        max = l->len - l->off;
+    memcpy(buf, l->chunk + l->off, max);
+    l->off += max;
+    return (ssize_t)max;
+}
+
+static void live_free(void *cls) {
+    struct live *l = cls;
+    free(l->chunk);
+    free(l);
+}
+
+static enum MHD_Result serve_live(struct MHD_Connection *conn, const struct api_params *p) {
+    struct MHD_Response *resp;
+    struct live *l;
+    json_t *probe;
+    if (!p->site || !*p->site)
+        return http_send_error(conn, 400, "site: required", NULL);
+    if (strlen(p->site) >= sizeof(l->site) || !(probe = json_string(p->site)))
+        return http_send_error(conn, 400, "site: too long or not valid UTF-8", NULL);
+    json_decref(probe);
+    if (!(l = calloc(1, sizeof(*l))))
+        abort();
+    snprintf(l->site, sizeof(l->site), "%s", p->site);
+    resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, live_read, l, live_free);
+    MHD_add_response_header(resp, "Content-Type", "text/event-stream");
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    return http_queue(conn, 200, resp, NULL);
+}
+
+static enum MHD_Result serve_api(struct MHD_Connection *conn, const char *url) {
+    struct api_params p;
+    char errbuf[1024];
+    int status = 400;
+    json_t *answer = NULL;
+    sqlite3 *db;
+    int64_t now = time(NULL);
+
+    params_of(conn, &p);
+    if (!strcmp(url, "/api/v1/live"))
+        return serve_live(conn, &p);
+    if (strcmp(url, "/api/v1/sites") && strcmp(url, "/api/v1/summary") &&
+        strcmp(url, "/api/v1/timeseries") && strcmp(url, "/api/v1/top"))
+        return http_send_error(conn, 404, "no such API route", NULL);
+    if (!(db = db_open(errbuf, sizeof(errbuf))))
+        return http_send_error(conn, 503, errbuf, NULL);
+    if (!strcmp(url, "/api/v1/sites"))
+        answer = api_sites(db, &status, errbuf, sizeof(errbuf));
+    else if (!strcmp(url, "/api/v1/summary"))
+        answer = api_summary(db, &p, now, &status, errbuf, sizeof(errbuf));
+    else if (!strcmp(url, "/api/v1/timeseries"))
+        answer = api_timeseries(db, &p, now, &status, errbuf, sizeof(errbuf));
+    else
+        answer = api_top(db, &p, now, &status, errbuf, sizeof(errbuf));
+    sqlite3_close(db);
+    if (!answer) {
+        if (status >= 500)
+            log_warn("%s: %s", url, errbuf);
+        return http_send_error(conn, (unsigned)status, errbuf, NULL);
+    }
+    {
+        struct MHD_Response *resp = http_response_json(answer);
+        MHD_add_response_header(resp, "Cache-Control", "no-store");
+        return http_queue(conn, 200, resp, NULL);
+    }
+}
+
+static enum MHD_Result serve_login(struct MHD_Connection *conn, struct request *r) {
+    struct MHD_Response *resp;
+    char given[512] = "", cookie[600];
+    const char *body = r->body.buf ? r->body.buf : "";
+    const char *at = !strncmp(body, "token=", 6) ? body : strstr(body, "&token=");
+    if (at) {
+        at = strchr(at, '=') + 1;
+        snprintf(given, sizeof(given), "%.*s", (int)strcspn(at, "&"), at);
+        MHD_http_unescape(given);
+    }
+    if (!*token || !token_equal(given)) {
+        resp = http_response_bytes("text/html; charset=utf-8", login_page, strlen(login_page));
+        return http_queue(conn, 401, resp, NULL);
+    }
+    resp = http_response_bytes("text/plain", "", 0);
+    snprintf(cookie, sizeof(cookie), COOKIE "=%s; HttpOnly; SameSite=Strict; Path=/", token);
+    MHD_add_response_header(resp, "Set-Cookie", cookie);
+    MHD_add_response_header(resp, "Location", "/");
+    return http_queue(conn, 303, resp, NULL);
+}
+
+static enum MHD_Result serve_collector_config(struct MHD_Connection *conn) {
+    json_t *url = json_string(collector);
+    char *text = json_dumps(url, JSON_ENCODE_ANY), *js = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&js, &len);
+    enum MHD_Result ret;
+    fprintf(f, "window.ACTIVITY_COLLECTOR = %s;\n", text);
+    fclose(f);
+    ret = http_queue(conn, 200, http_response_bytes("text/javascript; charset=utf-8", js, len),
+                     NULL);
+    free(text);
+    free(js);
+    json_decref(url);
+    return ret;
+}
+
+static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const char *url,
+                               const char *method, const char *version, const char *upload,
+                               size_t *upload_size, void **con_cls) {
+    struct request *r = *con_cls;
+    int get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
+    (void)cls, (void)version;
+    if (!r) {
+        if (!(r = calloc(1, sizeof(*r))))
+            return MHD_NO;
+        r->body.limit = 4096;
+        *con_cls = r;
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        http_body_append(&r->body, upload, *upload_size);
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (!strcmp(url, "/login") && !strcmp(method, "POST"))
+        return serve_login(conn, r);
+    if (!get)
+        return http_send_error(conn, 405, "only GET here (and POST /login)", NULL);
+    if (!strcmp(url, "/healthz"))
+        return http_queue(conn, 200, http_response_json(json_pack("{s:s}", "status", "ok")),
+                          NULL);
+    if (!authorized(conn)) {
+        if (!strncmp(url, "/api/", 5)) {
+            struct MHD_Response *resp =
+                http_response_json(json_pack("{s:s}", "error", "a valid bearer token is required"));
+            MHD_add_response_header(resp, "WWW-Authenticate", "Bearer");
+            return http_queue(conn, 401, resp, NULL);
+        }
+        return http_queue(conn, 401,
+                          http_response_bytes("text/html; charset=utf-8", login_page,
+                                              strlen(login_page)),
+                          NULL);
+    }
+    if (!strncmp(url, "/api/", 5))
+        return serve_api(conn, url);
+    if (!strcmp(url, "/demo/config.js"))
+        return serve_collector_config(conn);
+    return static_files_serve(conn, url);
+}
+
+static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                      enum MHD_RequestTerminationCode code) {
+    struct request *r = *con_cls;
+    (void)cls, (void)conn, (void)code;
+    if (r) {
+        http_body_free(&r->body);
+        free(r);
+        *con_cls = NULL;
+    }
+}
+
+static int token_ok(const char *t) {
+    if (strlen(t) < 16)
+        return 0;
+    for (; *t; t++)
+        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._~-", *t))
+            return 0;
+    return 1;
+}
+
+int main(int argc, char **argv) {
+    char *db = NULL, *listen = NULL, *tok = NULL, *static_dir = NULL, *coll = NULL,
+         *log_level = NULL;
+    const struct config_option opts[] = {
+        {"db", CONFIG_STRING, "counters.db", "the aggregator's SQLite file (opened read-only)",
+         &db, 0, 0, NULL},
+        {"listen", CONFIG_STRING, "127.0.0.1:8080", "host:port to serve on (port 0: any free)",
+         &listen, 0, 0, NULL},
+        {"token", CONFIG_STRING, "",
+         "access token (16+ characters of A-Z a-z 0-9 . _ ~ -): the API then wants "
+         "'Authorization: Bearer TOKEN', the page a sign-in; required off loopback",
+         &tok, 0, 0, NULL},
+        {"static-dir", CONFIG_STRING, "web/static", "the dashboard's files", &static_dir, 0, 0,
+         NULL},
+        {"collector", CONFIG_STRING, "http://127.0.0.1:8081/",
+         "activity-ingest's URL, for the demo site's tracker.js", &coll, 0, 0, NULL},
+        {"log-level", CONFIG_STRING, "info", "debug, info, warn or error", &log_level, 0, 0,
+         "debug|info|warn|error"},
+        {NULL, 0, NULL, NULL, NULL, 0, 0, NULL}};
+    struct config cfg = {
+        "activity-web",
+        "Query API and live dashboard over the aggregator's counters: /api/v1/sites,\n"
+        "summary, timeseries, top and live (Server-Sent Events); the dashboard at /,\n"
+        "a demo site using tracker.js at /demo/.",
+        opts, NULL, 0, 0, NULL};
+    struct sockaddr_storage addr;
+    struct MHD_Daemon *d;
+    char errbuf[512];
+    const char *colon;
+    int rc = config_parse_main(&cfg, argc, argv);
+
+    if (rc != CONFIG_RUN)
+        return rc;
+    log_init("activity-web", log_level_parse(log_level));
+    db_path = db;
+    token = tok;
+    collector = coll;
+    rc = 2;
+    if (http_parse_listen(listen, &addr, errbuf, sizeof(errbuf))) {
+        fprintf(stderr, "activity-web: --listen: %s\n", errbuf);
+    } else if (*token && !token_ok(token)) {
+        fprintf(stderr, "activity-web: --token must be at least 16 characters of A-Z a-z 0-9 "
+                        ". _ ~ -\n");
+    } else if (!*token && !http_is_loopback(&addr)) {
+        fprintf(stderr, "activity-web: --listen %s is not a loopback address: set --token so "
+                        "the counters are not open to anyone who can reach it\n",
+                listen);
+    } else if (static_files_init(static_dir)) {
+        fprintf(stderr, "activity-web: --static-dir %s: no such directory\n", static_dir);
+    } else if (!(d = http_start(&addr, HTTP_THREAD_PER_CONNECTION, handler, NULL, completed,
+                                errbuf, sizeof(errbuf)))) {
+        fprintf(stderr, "activity-web: --listen %s: %s\n", listen, errbuf);
+        rc = 1;
+    } else {
+        colon = strrchr(listen, ':');
+        printf("http://%.*s:%d/\n", (int)(colon - listen), listen, http_bound_port(d));
+        fflush(stdout);
+        signal(SIGINT, on_signal);
+        signal(SIGTERM, on_signal);
+        log_info("serving %s on %s", db_path, listen);
+        while (!stop_requested)
+            pause();
+        MHD_stop_daemon(d);
+        rc = 0;
+    }
+    config_free(&cfg);
+    return rc;
+}
