@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make run`: the whole stack on this machine, on the in-memory devbroker.
 # Prints the URLs, then runs until Ctrl-C, which stops every process by pid.
-# Ports: ACTIVITY_INGEST_PORT (default 8081). State lives in ./run/ (the
+# Ports: ACTIVITY_INGEST_PORT (default 8081), ACTIVITY_WEB_PORT (8080). State lives in ./run/ (the
 # counters database and the export files start empty each time, as the
 # devbroker does).
 set -euo pipefail
@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 build=build
 mkdir -p run
 ingest_port=${ACTIVITY_INGEST_PORT:-8081}
+web_port=${ACTIVITY_WEB_PORT:-8080}
 pids=()
 
 cleanup() {
@@ -49,13 +50,19 @@ start aggregator "$build"/activity-aggregator --brokers "$brokers" --db run/coun
 # --max-age 60: files appear within a minute rather than the default five
 start export "$build"/activity-export --brokers "$brokers" --out run/export --max-age 60 \
   --metrics-listen 127.0.0.1:0
+start web "$build"/activity-web --db run/counters.db --listen "127.0.0.1:$web_port" \
+  --collector "$url"
+web=$(head -1 run/web.url)
 
 cat <<EOM
 
 activity-tracker is running (in-memory devbroker: nothing is persisted).
 
+  Dashboard         $web
+  Demo site         ${web}demo/   (browse, click, search: watch the dashboard)
+  Query API         ${web}api/v1/summary?site=demo
   Kafka bootstrap   $brokers
-  Collector         ${url}v1/events
+  Collector         ${url}v1/events   tracker: ${url}tracker.js
   Collector metrics ${url}metrics
   Counters (SQLite) run/counters.db   aggregator metrics $(head -1 run/aggregator.url)
   Export files      run/export/type=*/dt=*/hour=*/   exporter metrics $(head -1 run/export.url)

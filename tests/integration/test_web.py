@@ -1,0 +1,269 @@
+"""activity-web end to end: events through ingest and an aggregator into
+SQLite, then every API route, every bad parameter, the live stream, the
+token rule and the static-file escapes; and ingest's /tracker.js."""
+
+import gzip
+import http.client
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import unittest
+import urllib.parse
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import BUILD, Stack, event, start, stop  # noqa: E402
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+STATIC = os.path.join(ROOT, "web", "static")
+TOKEN = "test-token-0123456789abcdef"
+
+
+def get(url, path, headers=None, method="GET", body=None):
+    u = urllib.parse.urlsplit(url)
+    c = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+    try:
+        c.request(method, path, body=body, headers=headers or {})
+        r = c.getresponse()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+    finally:
+        c.close()
+
+
+def start_web(stack, db, *extra, static=STATIC):
+    return start([BUILD + "/activity-web", "--db", db, "--listen", "127.0.0.1:0",
+                  "--static-dir", static, "--collector", stack.url, *extra],
+                 stack.path("web.log"))
+
+
+class Api(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.stack = Stack()
+        cls.db = cls.stack.path("counters.db")
+        cls.agg = cls.stack.start_aggregator(cls.db)
+        now = int(time.time())
+        cls.minute = now - now % 60
+        ts = cls.minute * 1000 + 500
+        ev = [event("pageview", site="s1", url="https://s1.test/a", ts=ts, anonymous_id="v1"),
+              event("pageview", site="s1", url="https://s1.test/a", ts=ts, anonymous_id="v2"),
+              event("pageview", site="s1", url="https://s1.test/b", ts=ts, anonymous_id="v3"),
+              event("click", site="s1", target="buy", ts=ts, anonymous_id="v1"),
+              event("search", site="s1", query="shoes", results=0, ts=ts, anonymous_id="v2"),
+              event("search", site="s1", query="hats", results=4, ts=ts, anonymous_id="v2"),
+              event("pageview", site="s2", ts=ts)]
+        status, _, body = cls.stack.post_events(ev)
+        assert status == 200 and body["accepted"] == 7, body
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            out = subprocess.run(["sqlite3", cls.db, "SELECT coalesce(sum(n),0) FROM counts "
+                                  "WHERE granularity='minute' AND dim=''"],
+                                 capture_output=True, text=True)
+            if out.stdout.strip() == "7":
+                break
+            time.sleep(0.2)
+        cls.web, cls.url = start_web(cls.stack, cls.db)
+
+    @classmethod
+    def tearDownClass(cls):
+        stop(cls.web)
+        stop(cls.agg)
+        cls.stack.close()
+
+    def api(self, path, **params):
+        status, headers, body = get(self.url, "/api/v1/" + path + "?" +
+                                    urllib.parse.urlencode(params))
+        return status, json.loads(body)
+
+    def test_sites(self):
+        status, body = self.api("sites")
+        self.assertEqual(status, 200)
+        self.assertEqual(body["sites"], ["s1", "s2"])
+
+    def test_summary_with_every_time_form(self):
+        day = self.minute - self.minute % 86400
+        iso_day = time.strftime("%Y-%m-%d", time.gmtime(day))
+        for params in ({}, {"from": str(day), "to": str(day + 86400)},
+                       {"from": iso_day}, {"from": iso_day + "T00:00:00Z"},
+                       {"from": str(self.minute), "to": str(self.minute + 60)}):
+            status, s = self.api("summary", site="s1", **params)
+            self.assertEqual(status, 200, params)
+            self.assertEqual((s["pageview"], s["click"], s["search"], s["zero_result_search"]),
+                             (3, 1, 2, 1), params)
+            self.assertEqual(s["uniques"], 3, params)
+            self.assertEqual(s["active"], 3, params)
+        status, s = self.api("summary", site="s1", **{"from": str(day - 86400), "to": str(day)})
+        self.assertEqual((s["pageview"], s["uniques"]), (0, 0))
+
+    def test_timeseries(self):
+        status, t = self.api("timeseries", site="s1", type="pageview", granularity="minute",
+                             **{"from": str(self.minute - 300), "to": str(self.minute + 120)})
+        self.assertEqual(status, 200)
+        self.assertEqual(len(t["points"]), 7)
+        self.assertEqual(dict(map(tuple, t["points"]))[self.minute], 3)
+        self.assertEqual(sum(n for _, n in t["points"]), 3)
+        status, t = self.api("timeseries", site="s1", type="zero_result_search",
+                             granularity="hour")
+        self.assertEqual(len(t["points"]), 24)
+        self.assertEqual(sum(n for _, n in t["points"]), 1)
+
+    def test_top(self):
+        cases = {"pageview": [{"dim": "/a", "n": 2}, {"dim": "/b", "n": 1}],
+                 "click": [{"dim": "buy", "n": 1}],
+                 "search": [{"dim": "hats", "n": 1}, {"dim": "shoes", "n": 1}],
+                 "zero_result_search": [{"dim": "shoes", "n": 1}]}
+        for type_, want in cases.items():
+            status, t = self.api("top", site="s1", type=type_)
+            self.assertEqual(status, 200)
+            self.assertEqual(t["items"], want, type_)
+        status, t = self.api("top", site="s1", type="pageview", limit="1")
+        self.assertEqual(t["items"], [{"dim": "/a", "n": 2}])
+
+    def test_bad_parameters_are_400_naming_them(self):
+        cases = [("summary", {}, "site"),
+                 ("summary", {"site": "s1", "from": "yesterday"}, "from"),
+                 ("summary", {"site": "s1", "to": "2026-13-45"}, "to"),
+                 ("summary", {"site": "s1", "from": "200", "to": "100"}, "to must be after"),
+                 ("timeseries", {"site": "s1"}, "type"),
+                 ("timeseries", {"site": "s1", "type": "purchase"}, "type"),
+                 ("timeseries", {"site": "s1", "type": "click", "granularity": "week"},
+                  "granularity"),
+                 ("timeseries", {"site": "s1", "type": "click", "granularity": "minute",
+                                 "from": "0", "to": "100000000"}, "granularity"),
+                 ("top", {"site": "s1", "type": "click", "limit": "0"}, "limit"),
+                 ("top", {"site": "s1", "type": "click", "limit": "ten"}, "limit"),
+                 ("top", {"site": "s1", "type": "click", "limit": "5000"}, "limit"),
+                 ("top", {"type": "click"}, "site"),
+                 ("live", {}, "site")]
+        for path, params, word in cases:
+            status, body = self.api(path, **params)
+            self.assertEqual(status, 400, (path, params))
+            self.assertIn(word, body["error"], (path, params))
+        status, _, body = get(self.url, "/api/v1/summary?site=%FF%FE")
+        self.assertEqual(status, 400)
+        self.assertIn("UTF-8", json.loads(body)["error"])
+        status, _, _ = get(self.url, "/api/v1/nothing")
+        self.assertEqual(status, 404)
+        status, _, _ = get(self.url, "/api/v1/summary?site=s1", method="DELETE")
+        self.assertEqual(status, 405)
+
+    def test_sql_in_parameters_is_just_text(self):
+        status, s = self.api("summary", site="s1' OR '1'='1")
+        self.assertEqual(status, 200)
+        self.assertEqual(s["pageview"], 0)
+
+    def test_live_stream_pushes_the_summary(self):
+        u = urllib.parse.urlsplit(self.url)
+        c = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+        c.request("GET", "/api/v1/live?site=s1")
+        r = c.getresponse()
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.getheader("Content-Type"), "text/event-stream")
+        t0, events = time.time(), []
+        while len(events) < 2:
+            line = r.fp.readline().decode()
+            if line.startswith("data: "):
+                events.append(json.loads(line[6:]))
+        c.close()
+        self.assertGreaterEqual(time.time() - t0, 0.8, "one a second, not a flood")
+        self.assertEqual((events[0]["pageview"], events[0]["active"]), (3, 3))
+
+    def test_static_files_and_demo_config(self):
+        status, h, body = get(self.url, "/")
+        self.assertEqual(status, 200)
+        self.assertTrue(h["content-type"].startswith("text/html"))
+        self.assertEqual(h["cache-control"], "no-cache")
+        self.assertIn(b"activity-tracker", body)
+        status, h, _ = get(self.url, "/app.js")
+        self.assertTrue(h["content-type"].startswith("text/javascript"))
+        self.assertIn("max-age", h["cache-control"])
+        status, h, _ = get(self.url, "/style.css")
+        self.assertTrue(h["content-type"].startswith("text/css"))
+        status, _, body = get(self.url, "/demo/config.js")
+        self.assertEqual(body.decode(), "window.ACTIVITY_COLLECTOR = %s;\n"
+                         % json.dumps(self.stack.url))
+
+    def test_nothing_outside_the_static_directory(self):
+        static = self.stack.path("static")
+        shutil.copytree(STATIC, static)
+        secret = self.stack.path("secret.txt")
+        with open(secret, "w") as f:
+            f.write("secret")
+        os.symlink(secret, os.path.join(static, "link.txt"))
+        os.symlink(os.path.dirname(secret), os.path.join(static, "dirlink"))
+        web, url = start_web(self.stack, self.db, static=static)
+        try:
+            for path in ("/../secret.txt", "/%2e%2e/secret.txt", "/..%2fsecret.txt",
+                         "/%2E%2E%2Fsecret.txt", "/demo/../../secret.txt", "/link.txt",
+                         "/dirlink/secret.txt", "//etc/passwd", "/etc/passwd",
+                         "/..\\secret.txt", "/demo", "/nonexistent.html"):
+                status, _, body = get(url, path)
+                self.assertEqual(status, 404, path)
+                self.assertNotIn(b"secret", body.replace(b"secret.txt", b""), path)
+            self.assertEqual(get(url, "/demo/index.html")[0], 200)
+        finally:
+            stop(web)
+
+
+class Token(unittest.TestCase):
+    def test_token_rule(self):
+        stack = Stack(partitions=1)
+        self.addCleanup(stack.close)
+        db = stack.path("counters.db")
+        with open(os.path.join(ROOT, "schema", "counters.sql")) as f:
+            subprocess.run(["sqlite3", db], input=f.read(), text=True, check=True)
+        r = subprocess.run([BUILD + "/activity-web", "--db", db, "--listen", "0.0.0.0:0",
+                            "--static-dir", STATIC], capture_output=True, text=True, timeout=10)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("not a loopback address: set --token", r.stderr)
+        r = subprocess.run([BUILD + "/activity-web", "--token", "short"], capture_output=True,
+                           text=True, timeout=10)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--token must be at least 16", r.stderr)
+
+        web, url = start_web(stack, db, "--token", TOKEN)
+        self.addCleanup(stop, web)
+        status, h, _ = get(url, "/api/v1/sites")
+        self.assertEqual(status, 401)
+        self.assertEqual(h["www-authenticate"], "Bearer")
+        self.assertEqual(get(url, "/api/v1/sites", {"Authorization": "Bearer wrong"})[0], 401)
+        self.assertEqual(get(url, "/api/v1/sites", {"Authorization": "Bearer " + TOKEN[:-1]})[0],
+                         401)
+        status, _, body = get(url, "/api/v1/sites", {"Authorization": "Bearer " + TOKEN})
+        self.assertEqual((status, json.loads(body)), (200, {"sites": []}))
+        status, _, body = get(url, "/")
+        self.assertEqual(status, 401)
+        self.assertIn(b'<form method=post action=/login>', body)
+        form = {"Content-Type": "application/x-www-form-urlencoded"}
+        self.assertEqual(get(url, "/login", form, "POST", "token=nope")[0], 401)
+        status, h, _ = get(url, "/login", form, "POST", "token=" + TOKEN)
+        self.assertEqual(status, 303)
+        self.assertEqual(h["location"], "/")
+        cookie = h["set-cookie"]
+        self.assertIn("HttpOnly", cookie)
+        self.assertIn("SameSite=Strict", cookie)
+        status, _, body = get(url, "/", {"Cookie": cookie.split(";")[0]})
+        self.assertEqual(status, 200)
+        self.assertIn(b"app.js", body)
+        self.assertEqual(get(url, "/healthz")[0], 200, "health needs no token")
+
+
+class Tracker(unittest.TestCase):
+    def test_ingest_serves_tracker_js_small_and_cacheable(self):
+        stack = Stack(partitions=1)
+        self.addCleanup(stack.close)
+        status, h, body = stack.request("GET", "/tracker.js")
+        self.assertEqual(status, 200)
+        self.assertTrue(h["content-type"].startswith("text/javascript"))
+        self.assertIn("max-age=3600", h["cache-control"])
+        with open(os.path.join(ROOT, "web", "tracker.js"), "rb") as f:
+            self.assertEqual(body, f.read())
+        self.assertLessEqual(len(gzip.compress(body, 9)), 3072)
+        status, h2, body = stack.request("GET", "/tracker.js", headers={"If-None-Match": h["etag"]})
+        self.assertEqual((status, body), (304, b""))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

@@ -1,0 +1,154 @@
+/* The dashboard: plain DOM, no build step. Everything that comes from an
+ * event (paths, click targets, search text) is attacker-controlled and is
+ * only ever set as textContent, never parsed as HTML. */
+(function () {
+  'use strict';
+  var $ = function (id) { return document.getElementById(id); };
+  var SVG = 'http://www.w3.org/2000/svg', TYPES = ['pageview', 'click', 'search'];
+  var live = null, refreshing = false, again = false;
+
+  function api(path, params) {
+    var q = Object.keys(params).map(function (k) {
+      return encodeURIComponent(k) + '=' + encodeURIComponent(params[k]);
+    }).join('&');
+    return fetch('/api/v1/' + path + (q ? '?' + q : ''), { credentials: 'same-origin' })
+      .then(function (r) {
+        if (!r.ok) return r.json().then(function (e) { throw new Error(e.error || r.status); });
+        return r.json();
+      });
+  }
+
+  function range() {
+    var now = Math.floor(Date.now() / 1000), day = now - now % 86400;
+    switch ($('range').value) {
+      case 'hour': return { from: now - now % 60 - 3540, to: now - now % 60 + 60, granularity: 'minute' };
+      case 'week': return { from: day - 6 * 86400, to: day + 86400, granularity: 'hour' };
+      default: return { from: day, to: day + 86400, granularity: 'hour' };
+    }
+  }
+
+  function fmt(n) { return Number(n).toLocaleString('en-US'); }
+
+  function setStatus(text, isLive) {
+    $('status').textContent = text;
+    $('status').className = 'status' + (isLive ? ' live' : '');
+  }
+
+  function fillTable(table, items) {
+    table.textContent = '';
+    if (!items.length) {
+      var td = table.insertRow().insertCell();
+      td.className = 'empty';
+      td.textContent = 'nothing yet';
+      return;
+    }
+    items.forEach(function (it) {
+      var row = table.insertRow(), dim = row.insertCell(), n = row.insertCell();
+      dim.textContent = it.dim;
+      n.className = 'n';
+      n.textContent = fmt(it.n);
+    });
+  }
+
+  function el(name, attrs, parent) {
+    var e = document.createElementNS(SVG, name);
+    Object.keys(attrs).forEach(function (k) { e.setAttribute(k, attrs[k]); });
+    parent.appendChild(e);
+    return e;
+  }
+
+  function drawChart(series, g) {
+    var svg = $('chart'), W = 900, H = 260, L = 50, B = 24, T = 10;
+    svg.textContent = '';
+    var pts = series[0].points, max = 1;
+    series.forEach(function (s) { s.points.forEach(function (p) { max = Math.max(max, p[1]); }); });
+    var x = function (i) { return L + (W - L - 10) * (pts.length > 1 ? i / (pts.length - 1) : 0.5); };
+    var y = function (v) { return H - B - (H - B - T) * v / max; };
+    el('line', { x1: L, y1: H - B, x2: W - 10, y2: H - B, class: 'axis' }, svg);
+    [0, 0.5, 1].forEach(function (f) {
+      var v = Math.round(max * f);
+      el('line', { x1: L, y1: y(v), x2: W - 10, y2: y(v), class: 'axis' }, svg);
+      el('text', { x: L - 6, y: y(v) + 4, 'text-anchor': 'end' }, svg).textContent = fmt(v);
+    });
+    var ticks = Math.min(6, pts.length);
+    for (var t = 0; t < ticks; t++) {
+      var i = Math.round(t * (pts.length - 1) / Math.max(1, ticks - 1)), d = new Date(pts[i][0] * 1000);
+      var label = g === 'day' ? d.toISOString().slice(5, 10) : d.toISOString().slice(11, 16);
+      if (g === 'hour' && pts.length > 24) label = d.toISOString().slice(5, 10) + ' ' + label;
+      el('text', { x: x(i), y: H - 6, 'text-anchor': 'middle' }, svg).textContent = label;
+    }
+    series.forEach(function (s) {
+      el('polyline', { class: s.type, points: s.points.map(function (p, i) {
+        return x(i).toFixed(1) + ',' + y(p[1]).toFixed(1);
+      }).join(' ') }, svg);
+    });
+  }
+
+  function refresh() {
+    var site = $('site').value;
+    if (!site) return Promise.resolve();
+    if (refreshing) { again = true; return Promise.resolve(); }
+    refreshing = true;
+    var r = range(), base = { site: site, from: r.from, to: r.to };
+    var jobs = [api('summary', base).then(function (s) {
+      TYPES.concat(['uniques']).forEach(function (t) { $('card-' + t).textContent = fmt(s[t]); });
+      $('card-active').textContent = fmt(s.active);
+    })];
+    jobs.push(Promise.all(TYPES.map(function (t) {
+      return api('timeseries', Object.assign({ type: t, granularity: r.granularity }, base));
+    })).then(function (series) {
+      $('granularity').textContent = '(' + r.granularity + ' buckets, UTC)';
+      drawChart(series, r.granularity);
+    }));
+    TYPES.concat(['zero_result_search']).forEach(function (t) {
+      jobs.push(api('top', Object.assign({ type: t, limit: 10 }, base)).then(function (top) {
+        fillTable($('top-' + t), top.items);
+      }));
+    });
+    return Promise.all(jobs).catch(function (e) { setStatus('error: ' + e.message, false); })
+      .then(function () {
+        refreshing = false;
+        if (again) { again = false; refresh(); }
+      });
+  }
+
+  /* The live stream pushes today's summary every second; a change in it
+   * is what makes the page fetch the rest again. */
+  function connect() {
+    if (live) live.close();
+    var site = $('site').value, last = '';
+    if (!site) return;
+    live = new EventSource('/api/v1/live?site=' + encodeURIComponent(site));
+    live.addEventListener('summary', function (ev) {
+      setStatus('live', true);
+      var s = JSON.parse(ev.data);
+      if (s.error) return setStatus('error: ' + s.error, false);
+      $('card-active').textContent = fmt(s.active);
+      var key = [s.pageview, s.click, s.search, s.zero_result_search, s.uniques].join();
+      if (key !== last) { last = key; refresh(); }
+    });
+    live.onerror = function () { setStatus('reconnecting…', false); };
+  }
+
+  function loadSites() {
+    return api('sites', {}).then(function (r) {
+      var sel = $('site'), wanted = new URLSearchParams(location.search).get('site') || sel.value;
+      if (r.sites.join() === Array.prototype.map.call(sel.options, function (o) { return o.value; }).join()) return;
+      sel.textContent = '';
+      r.sites.forEach(function (s) {
+        var o = document.createElement('option');
+        o.value = s;
+        o.textContent = s;
+        sel.appendChild(o);
+      });
+      if (r.sites.indexOf(wanted) >= 0) sel.value = wanted;
+      connect();
+      refresh();
+    });
+  }
+
+  $('site').addEventListener('change', function () { connect(); refresh(); });
+  $('range').addEventListener('change', refresh);
+  loadSites().catch(function (e) { setStatus('error: ' + e.message, false); });
+  setInterval(function () { loadSites().catch(function () {}); }, 5000);
+})();
