@@ -112,6 +112,7 @@ run: deps
 
 test: deps
 	@scripts/install-deps.sh --test
+	cd tests/browser && npm ci --no-audit --no-fund --loglevel=error
 	@$(MAKE) --no-print-directory all tests
 	@$(MAKE) --no-print-directory all tests BUILD=build/asan SAN=1
 	tests/run.sh build

@@ -3,14 +3,19 @@
 # missing, so it is cheap to call before every build and test run.
 #   scripts/install-deps.sh          build + test dependencies
 #   scripts/install-deps.sh --test   also what the tests run against
-#                                    (PostgreSQL for the warehouse load)
+#                                    (PostgreSQL for the warehouse load,
+#                                    Chromium and Node for the browser test)
 #   scripts/install-deps.sh --bench  also the benchmark tools (wrk, nginx)
 set -euo pipefail
 
 pkgs=(build-essential pkg-config librdkafka-dev libmicrohttpd-dev libjansson-dev
       libsqlite3-dev libcmocka-dev zlib1g-dev libssl-dev python3 sqlite3)
 case "${1:-}" in
-  --test) pkgs+=(postgresql postgresql-client) ;;
+  --test)
+    pkgs+=(postgresql postgresql-client chromium)
+    # a Node.js from elsewhere (nodesource) already brings npm, and Debian's
+    # npm package would fight it
+    command -v npm >/dev/null || pkgs+=(nodejs npm) ;;
   --bench) pkgs+=(wrk nginx-light) ;;
 esac
 

@@ -1,0 +1,80 @@
+// Browser test: a real (Debian) Chromium browses the demo site, whose
+// tracker.js sends to a real ingest; a dashboard opened before any of it
+// must show exactly those counts without a reload, and a search text that
+// is HTML must stay text. Usage: node dashboard.mjs WEB_URL ARTIFACT_DIR
+import { chromium } from 'playwright-core';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const [webUrl, artifacts] = process.argv.slice(2);
+const XSS = '<img src=x onerror=alert(1)>';
+// a desktop Chrome's user agent: "HeadlessChrome" would be flagged as a bot.
+// Set browser-wide too: sendBeacon requests ignore the context's override.
+const UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) ' +
+           'Chrome/156.0.0.0 Safari/537.36';
+
+function fail(msg) { throw new Error(msg); }
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--no-sandbox', '--user-agent=' + UA],
+});
+try {
+  fs.mkdirSync(artifacts, { recursive: true });
+  const context = await browser.newContext({ userAgent: UA, viewport: { width: 1280, height: 1000 } });
+  const dialogs = [];
+  context.on('page', (p) => p.on('dialog', (d) => { dialogs.push(d.message()); d.dismiss(); }));
+
+  const dash = await context.newPage();
+  await dash.goto(webUrl + '?site=demo');
+  await dash.evaluate(() => { window.__sameDocument = true; });
+
+  const demo = await context.newPage();
+  await demo.goto(webUrl + 'demo/index.html');                     // pageview 1
+  await demo.waitForFunction(() => window.activity);
+  await demo.click('#signup');                                      // click 1
+  await demo.click('#nav-products');                                // pageview 2
+  await demo.waitForFunction(() => window.activity);
+  await demo.click('#buy-red');                                     // click 2
+  await demo.click('#buy-blue');                                    // click 3
+  await demo.fill('#q', 'shoes');
+  await demo.click('#search-button');                               // search 1 (1 result)
+  await demo.fill('#q', XSS);
+  await demo.click('#search-button');                               // search 2 (0 results)
+  await demo.click('#open-cart');                                   // pageview 3 (history)
+  await demo.evaluate(() => window.activity.flush());
+  await demo.screenshot({ path: path.join(artifacts, 'demo.png') });
+
+  const want = { pageview: '3', click: '3', search: '2' };
+  try {
+    await dash.waitForFunction((w) => Object.keys(w).every((k) =>
+      document.getElementById('card-' + k).textContent === w[k]), want, { timeout: 60000 });
+    await dash.waitForFunction((x) =>
+      document.getElementById('top-zero_result_search').textContent.includes(x), XSS,
+      { timeout: 15000 });
+  } finally {
+    await dash.screenshot({ path: path.join(artifacts, 'dashboard.png'), fullPage: true });
+  }
+  const seen = await dash.evaluate(() => ({
+    same: window.__sameDocument === true,
+    cards: ['pageview', 'click', 'search', 'uniques'].map((k) =>
+      document.getElementById('card-' + k).textContent),
+    pages: document.getElementById('top-pageview').textContent,
+    targets: document.getElementById('top-click').textContent,
+    images: document.querySelectorAll('main img').length,
+    site: document.getElementById('site').value,
+  }));
+  console.log(JSON.stringify(seen));
+  if (!seen.same) fail('the dashboard reloaded');
+  if (seen.site !== 'demo') fail('site picker shows ' + seen.site);
+  if (seen.cards[3] !== '1') fail('unique visitors: ' + seen.cards[3]);
+  if (!seen.pages.includes('/demo/products.html2') || !seen.pages.includes('/demo/index.html1'))
+    fail('top pages: ' + seen.pages);
+  if (!seen.targets.includes('add-to-cart2') || !seen.targets.includes('newsletter-signup1'))
+    fail('click targets: ' + seen.targets);
+  if (seen.images !== 0) fail('event text became HTML: ' + seen.images + ' <img> in the page');
+  if (dialogs.length) fail('a script ran: dialog ' + JSON.stringify(dialogs));
+  console.log('ok');
+} finally {
+  await browser.close();
+}

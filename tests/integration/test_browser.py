@@ -1,0 +1,55 @@
+"""The dashboard and tracker.js in a real browser: devbroker, ingest, an
+aggregator and activity-web started here, tests/browser/dashboard.mjs
+driving Debian's Chromium through playwright-core. Screenshots are kept in
+$BUILD/test-artifacts/."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+import unittest
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import BUILD, Stack, start, stop  # noqa: E402
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BROWSER_DIR = os.path.join(ROOT, "tests", "browser")
+
+
+class Dashboard(unittest.TestCase):
+    def test_demo_site_counts_appear_live_and_html_stays_text(self):
+        self.assertTrue(os.path.isdir(os.path.join(BROWSER_DIR, "node_modules", "playwright-core")),
+                        "run `npm ci` in tests/browser (make test does)")
+        stack = Stack()
+        self.addCleanup(stack.close)
+        db = stack.path("counters.db")
+        agg = stack.start_aggregator(db)
+        self.addCleanup(stop, agg)
+        web, url = start([BUILD + "/activity-web", "--db", db, "--listen", "127.0.0.1:0",
+                          "--static-dir", os.path.join(ROOT, "web", "static"),
+                          "--collector", stack.url], stack.path("web.log"))
+        self.addCleanup(stop, web)
+        artifacts = os.path.join(BUILD, "test-artifacts")
+        r = subprocess.run(["node", "dashboard.mjs", url, artifacts], cwd=BROWSER_DIR,
+                           capture_output=True, text=True, timeout=180)
+        if r.returncode:
+            sent = ["%s %s %s %s" % (m["topic"], m["event"]["url"], m["event"].get("bot"),
+                                     m["event"].get("user_agent"))
+                    for m in stack.dump("pageview", "click", "search", "invalid")]
+            self.fail("browser test failed:\n%s%s\nin Kafka:\n%s"
+                      % (r.stdout, r.stderr, "\n".join(sent)))
+        self.assertTrue(os.path.getsize(os.path.join(artifacts, "dashboard.png")) > 10000)
+        # the counts the page showed are the stored ones, humans only
+        with urllib.request.urlopen(url + "api/v1/summary?site=demo", timeout=10) as resp:
+            s = json.load(resp)
+        self.assertEqual((s["pageview"], s["click"], s["search"], s["zero_result_search"]),
+                         (3, 3, 2, 1))
+        out = subprocess.run(["sqlite3", db, "SELECT count(*) FROM bot_counts"],
+                             capture_output=True, text=True)
+        self.assertEqual(out.stdout.strip(), "0")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
