@@ -1,5 +1,6 @@
 #include "consumer.h"
 
+#include "event.h"
 #include "kafka.h"
 #include "log.h"
 
@@ -246,9 +247,13 @@ int consumer_run(const struct consumer_options *o, const struct consumer_sink *s
         return 1;
     }
     rd_kafka_poll_set_consumer(c.rk);
-    subs = rd_kafka_topic_partition_list_new(o->topic_cnt);
-    for (int i = 0; i < o->topic_cnt; i++)
-        rd_kafka_topic_partition_list_add(subs, o->topics[i], RD_KAFKA_PARTITION_UA);
+    subs = rd_kafka_topic_partition_list_new(SCHEMA_TYPE_CNT);
+    for (int t = 0; t < SCHEMA_TYPE_CNT; t++) {
+        char topic[256];
+        snprintf(topic, sizeof(topic), "%s.%s", o->topic_prefix,
+                 schema_type_name((enum schema_type)t));
+        rd_kafka_topic_partition_list_add(subs, topic, RD_KAFKA_PARTITION_UA);
+    }
     if (rd_kafka_subscribe(c.rk, subs)) {
         log_error("cannot subscribe");
         rd_kafka_topic_partition_list_destroy(subs);

@@ -50,8 +50,7 @@ struct consumer_options {
     char *const *kafka_props;
     int kafka_prop_cnt;
     const char *group;
-    const char *const *topics;
-    int topic_cnt;
+    const char *topic_prefix; /* subscribes to PREFIX.pageview, .click, .search */
     long flush_ms;
     long flush_events;
 };

@@ -9,7 +9,6 @@
 #include "export_day.h"
 #include "export_sink.h"
 #include "log.h"
-#include "event.h"
 #include "timefmt.h"
 #include "worker_metrics.h"
 
@@ -168,8 +167,7 @@ int main(int argc, char **argv) {
     struct consumer_sink ops;
     struct consumer_options co;
     struct MHD_Daemon *metrics = NULL;
-    char errbuf[512], topics[SCHEMA_TYPE_CNT][256];
-    const char *topic_ptrs[SCHEMA_TYPE_CNT];
+    char errbuf[512];
     int rc;
 
     if (argc > 1 && (!strcmp(argv[1], "close") || !strcmp(argv[1], "verify")))
@@ -195,13 +193,8 @@ int main(int argc, char **argv) {
         config_free(&cfg);
         return 2;
     }
-    for (int t = 0; t < SCHEMA_TYPE_CNT; t++) {
-        snprintf(topics[t], sizeof(topics[t]), "%s.%s", topic_prefix,
-                 schema_type_name((enum schema_type)t));
-        topic_ptrs[t] = topics[t];
-    }
-    co = (struct consumer_options){brokers, cfg.kafka_props, cfg.kafka_prop_cnt, group,
-                                   topic_ptrs, SCHEMA_TYPE_CNT, flush_ms, flush_events};
+    co = (struct consumer_options){brokers,      cfg.kafka_props, cfg.kafka_prop_cnt, group,
+                                   topic_prefix, flush_ms,        flush_events};
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     log_info("consuming %s.* as group %s into %s", topic_prefix, group, out);

@@ -126,8 +126,7 @@ int main(int argc, char **argv) {
         "counts, unique-visitor sketches and its Kafka offsets in one SQLite file,\n"
         "exactly once. Read the views counts, bot_counts and uniques.",
         opts, NULL, 0, 1, NULL};
-    char errbuf[512], topics[SCHEMA_TYPE_CNT][256];
-    const char *topic_ptrs[SCHEMA_TYPE_CNT];
+    char errbuf[512];
     struct aggregator agg;
     struct consumer_sink sink = {&agg, agg_offset, agg_add, agg_flush, agg_discard, NULL};
     struct consumer_options co;
@@ -154,13 +153,8 @@ int main(int argc, char **argv) {
         config_free(&cfg);
         return 2;
     }
-    for (int t = 0; t < SCHEMA_TYPE_CNT; t++) {
-        snprintf(topics[t], sizeof(topics[t]), "%s.%s", topic_prefix,
-                 schema_type_name((enum schema_type)t));
-        topic_ptrs[t] = topics[t];
-    }
-    co = (struct consumer_options){brokers, cfg.kafka_props, cfg.kafka_prop_cnt, group,
-                                   topic_ptrs, SCHEMA_TYPE_CNT, flush_ms, flush_events};
+    co = (struct consumer_options){brokers,      cfg.kafka_props, cfg.kafka_prop_cnt, group,
+                                   topic_prefix, flush_ms,        flush_events};
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     log_info("consuming %s.* as group %s into %s", topic_prefix, group, db);

@@ -76,11 +76,23 @@ static int need_site(const struct api_params *p, char *errbuf, size_t errsize) {
     return 0;
 }
 
-static int valid_type(const char *t, int with_zero) {
-    for (int i = 0; i < (with_zero ? TYPE_CNT : TYPE_CNT - 1); i++)
+static int valid_type(const char *t) {
+    for (int i = 0; i < TYPE_CNT; i++)
         if (!strcmp(t, types[i]))
             return 1;
     return 0;
+}
+
+/* What timeseries and top both want: a site, a type and a range. */
+static int need_site_type_range(const struct api_params *p, int64_t now, int64_t *from,
+                                int64_t *to, char *errbuf, size_t errsize) {
+    if (need_site(p, errbuf, errsize))
+        return -1;
+    if (!p->type || !valid_type(p->type)) {
+        snprintf(errbuf, errsize, "type: must be pageview, click, search or zero_result_search");
+        return -1;
+    }
+    return parse_range(p, now, from, to, errbuf, errsize);
 }
 
 static const char *aligned_granularity(int64_t from, int64_t to) {
@@ -163,7 +175,7 @@ json_t *api_summary(sqlite3 *db, const struct api_params *p, int64_t now, int *s
         json_object_set_new(out, types[i], json_integer(0));
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         const char *type = (const char *)sqlite3_column_text(st, 0);
-        if (type && valid_type(type, 1))
+        if (type && valid_type(type))
             json_object_set_new(out, type, json_integer(sqlite3_column_int64(st, 1)));
     }
     sqlite3_finalize(st);
@@ -197,13 +209,7 @@ json_t *api_timeseries(sqlite3 *db, const struct api_params *p, int64_t now, int
     size_t cnt;
     int rc;
 
-    if (need_site(p, errbuf, errsize))
-        return NULL;
-    if (!p->type || !valid_type(p->type, 1)) {
-        snprintf(errbuf, errsize, "type: must be pageview, click, search or zero_result_search");
-        return NULL;
-    }
-    if (parse_range(p, now, &from, &to, errbuf, errsize))
+    if (need_site_type_range(p, now, &from, &to, errbuf, errsize))
         return NULL;
     if (!g)
         g = to - from <= 3 * 3600 ? "minute" : to - from <= 7 * 86400 ? "hour" : "day";
@@ -258,13 +264,7 @@ json_t *api_top(sqlite3 *db, const struct api_params *p, int64_t now, int *statu
     json_t *items;
     int rc;
 
-    if (need_site(p, errbuf, errsize))
-        return NULL;
-    if (!p->type || !valid_type(p->type, 1)) {
-        snprintf(errbuf, errsize, "type: must be pageview, click, search or zero_result_search");
-        return NULL;
-    }
-    if (parse_range(p, now, &from, &to, errbuf, errsize))
+    if (need_site_type_range(p, now, &from, &to, errbuf, errsize))
         return NULL;
     if (p->limit) {
         char *end;
