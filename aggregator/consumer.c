@@ -81,6 +81,19 @@ static int consumer_position(struct consumer *c) {
         rd_kafka_topic_partition_list_add(list, p->topic, p->partition)->offset =
             found == 0 ? next : RD_KAFKA_OFFSET_BEGINNING;
     }
+    for (int i = 0; i < c->part_cnt && rc == 0; i++) {
+        /* A stored offset below the log start means retention deleted
+         * messages this group never read: say so, loudly; the reset policy
+         * then decides where reading resumes. */
+        int64_t lo, hi;
+        struct consumer_partition *p = &c->parts[i];
+        if (p->start >= 0 &&
+            !rd_kafka_query_watermark_offsets(c->rk, p->topic, p->partition, &lo, &hi, 5000) &&
+            p->start < lo)
+            log_error("%s [%d]: offsets %lld..%lld were deleted by retention before this group "
+                      "read them", p->topic, p->partition, (long long)p->start,
+                      (long long)lo - 1);
+    }
     if (rc == 0) {
         rd_kafka_resp_err_t e = rd_kafka_assign(c->rk, list);
         if (e) {
@@ -318,6 +331,8 @@ char *consumer_metrics(const char *prefix) {
             prefix, stats.flush_errors);
     fprintf(f, "# TYPE %s_last_flush_seconds gauge\n%s_last_flush_seconds %g\n", prefix, prefix,
             stats.last_flush_ms / 1e3);
+    fprintf(f, "# TYPE %s_assigned_partitions gauge\n%s_assigned_partitions %d\n", prefix, prefix,
+            lag_cnt);
     fprintf(f, "# HELP %s_lag_messages Messages between the stored offset and the end.\n"
                "# TYPE %s_lag_messages gauge\n", prefix, prefix);
     for (int i = 0; i < lag_cnt; i++)
