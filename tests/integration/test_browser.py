@@ -18,8 +18,9 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BROWSER_DIR = os.path.join(ROOT, "tests", "browser")
 
 
-class Dashboard(unittest.TestCase):
-    def test_demo_site_counts_appear_live_and_html_stays_text(self):
+class Browser(unittest.TestCase):
+    def stack_with_web(self):
+        """devbroker, ingest, an aggregator and activity-web: (stack, db, web URL)."""
         self.assertTrue(os.path.isdir(os.path.join(BROWSER_DIR, "node_modules", "playwright-core")),
                         "run `npm ci` in tests/browser (make test does)")
         stack = Stack()
@@ -31,6 +32,27 @@ class Dashboard(unittest.TestCase):
                           "--static-dir", os.path.join(ROOT, "web", "static"),
                           "--collector", stack.url], stack.path("web.log"))
         self.addCleanup(stop, web)
+        return stack, db, url
+
+    def summary(self, url, want, timeout=30):
+        deadline = time.time() + timeout
+        while True:
+            with urllib.request.urlopen(url + "api/v1/summary?site=demo", timeout=10) as resp:
+                s = json.load(resp)
+            got = tuple(s[k] for k in ("pageview", "click", "search", "zero_result_search"))
+            if got == want or time.time() > deadline:
+                return got
+            time.sleep(0.2)
+
+    def test_tracker_sends_a_failed_batch_again(self):
+        stack, db, url = self.stack_with_web()
+        r = subprocess.run(["node", "retry.mjs", url], cwd=BROWSER_DIR, capture_output=True,
+                           text=True, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(self.summary(url, (1, 0, 1, 0)), (1, 0, 1, 0))
+
+    def test_demo_site_counts_appear_live_and_html_stays_text(self):
+        stack, db, url = self.stack_with_web()
         artifacts = os.path.join(BUILD, "test-artifacts")
         r = subprocess.run(["node", "dashboard.mjs", url, artifacts], cwd=BROWSER_DIR,
                            capture_output=True, text=True, timeout=180)
@@ -42,10 +64,7 @@ class Dashboard(unittest.TestCase):
                       % (r.stdout, r.stderr, "\n".join(sent)))
         self.assertTrue(os.path.getsize(os.path.join(artifacts, "dashboard.png")) > 10000)
         # the counts the page showed are the stored ones, humans only
-        with urllib.request.urlopen(url + "api/v1/summary?site=demo", timeout=10) as resp:
-            s = json.load(resp)
-        self.assertEqual((s["pageview"], s["click"], s["search"], s["zero_result_search"]),
-                         (3, 3, 2, 1))
+        self.assertEqual(self.summary(url, (3, 3, 2, 1), timeout=0), (3, 3, 2, 1))
         out = subprocess.run(["sqlite3", db, "SELECT count(*) FROM bot_counts"],
                              capture_output=True, text=True)
         self.assertEqual(out.stdout.strip(), "0")
