@@ -69,7 +69,7 @@ activity-tracker is running (in-memory devbroker: nothing is persisted).
   Logs              run/*.log
 
 Send an event:
-  curl -s -H 'Content-Type: application/json' ${url}v1/events \\
+  curl -s -A 'Mozilla/5.0 (demo)' -H 'Content-Type: application/json' ${url}v1/events \\
     -d '{"type":"pageview","site":"demo","anonymous_id":"v1","url":"https://demo.test/","ts":"$(date -u +%FT%TZ)"}'
 
 Read the counters (after a second):
