@@ -303,7 +303,11 @@ int consumer_run(const struct consumer_options *o, const struct consumer_sink *s
             }
             rd_kafka_message_destroy(m);
         }
-        if (c.pending >= o->flush_events || ms_since(&c.last_flush) >= (double)o->flush_ms) {
+        /* Also flush as soon as a poll comes back empty: there is nothing
+         * more to batch with, and holding the batch would only add up to
+         * --flush-ms to every event's delay. */
+        if (c.pending >= o->flush_events || (!m && c.pending) ||
+            ms_since(&c.last_flush) >= (double)o->flush_ms) {
             if (consumer_flush(&c) == CONSUMER_ERROR) {
                 log_warn("flush failed; holding consumption and retrying");
                 backoff_ms = 100;
