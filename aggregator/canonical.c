@@ -82,6 +82,20 @@ static int scan_string(struct scan *s, char *out, size_t cap) {
         unsigned char c = (unsigned char)*s->p;
         char buf[4];
         size_t k;
+        if (c >= 0x20 && c < 0x80 && c != '\\') {
+            /* A run of plain ASCII, the bulk of every event: one copy. */
+            const char *run = s->p;
+            while (s->p < s->end && (unsigned char)*s->p >= 0x20 && (unsigned char)*s->p < 0x80 &&
+                   *s->p != '"' && *s->p != '\\')
+                s->p++;
+            k = (size_t)(s->p - run);
+            if (out) {
+                if (n + k > cap) return s->err = "string too long", -1;
+                memcpy(out + n, run, k);
+            }
+            n += k;
+            continue;
+        }
         if (c < 0x20) return s->err = "control character in a string", -1;
         if (c == '\\') {
             unsigned cp, lo;

@@ -1,7 +1,6 @@
 #include "rollup.h"
 
 #include <assert.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,83 +23,164 @@ int64_t rollup_bucket(enum rollup_granularity g, int64_t ts_ms) {
 
 /* ----------------------------------------------------------- the table */
 
-/* One open-addressing table holds both kinds of entries. The key is the
- * counter's or sketch's identity joined with 0x1f (which validated text
- * cannot contain: the schema rejects control characters). */
+/* One open-addressing table holds counters and sketches. Every event
+ * touches up to 15 keys that differ only in a few small fields, so a key
+ * is a fixed binary header followed by the event's strings, and its hash
+ * is the strings' hash (computed once per event) mixed with the header:
+ * no formatting and no rehashing of text per key. The strings are
+ * NUL-terminated inside the key (validated text has no NUL), so the
+ * callbacks get pointers into it without a copy. */
+enum { KIND_COUNT, KIND_SKETCH };
+static const char *type_names[] = {"pageview", "click", "search", "zero_result_search"};
+enum { TYPE_ZERO_RESULT = 3 };
+
+struct key_header {
+    uint8_t kind, granularity, bot, type;
+    uint8_t bucket[8]; /* int64, unaligned in the key */
+};
+#define HEADER_LEN sizeof(struct key_header)
+
 struct entry {
-    char *key;      /* NULL: empty slot */
+    const char *key; /* in the arena; NULL: empty slot */
+    uint32_t len;
     uint64_t hash;
-    int64_t n;      /* counters */
-    struct hll *sketch; /* sketches (key starts with 0x1e) */
+    int64_t n;          /* counters */
+    struct hll *sketch; /* sketches */
+};
+
+/* Keys live in chunks freed together at reset: one allocation per 64 KiB
+ * of keys rather than one per key. */
+struct chunk {
+    struct chunk *next;
+    size_t used, cap;
+    char data[];
 };
 
 /* Longest key: a dimension and a site (each <= 4096 bytes, and a site
- * <= 256, both enforced by canonical_parse) and the small fields. */
-#define ROLLUP_KEY_MAX 8192
+ * <= 256, both enforced by canonical_parse), two NULs and the header. */
+#define ROLLUP_KEY_MAX (HEADER_LEN + 256 + 4096 + 2)
 
 struct rollup {
     struct entry *slots;
     size_t cap, used;
+    struct chunk *chunks;
 };
 
 struct rollup *rollup_new(void) {
     struct rollup *r = calloc(1, sizeof(*r));
+    if (!r)
+        abort();
     r->cap = 1024;
-    r->slots = calloc(r->cap, sizeof(*r->slots));
+    if (!(r->slots = calloc(r->cap, sizeof(*r->slots))))
+        abort();
     return r;
 }
 
-static struct entry *rollup_slot(struct rollup *r, const char *key, size_t len) {
-    uint64_t h = hll_hash(key, len);
-    size_t i;
-    if ((r->used + 1) * 4 > r->cap * 3) { /* keep the load under 3/4 */
-        struct entry *old = r->slots;
-        size_t oldcap = r->cap;
-        r->cap *= 2;
-        r->slots = calloc(r->cap, sizeof(*r->slots));
-        for (size_t k = 0; k < oldcap; k++)
-            if (old[k].key) {
-                for (i = old[k].hash & (r->cap - 1); r->slots[i].key; i = (i + 1) & (r->cap - 1))
-                    ;
-                r->slots[i] = old[k];
-            }
-        free(old);
+static const char *rollup_keep(struct rollup *r, const char *key, size_t len) {
+    struct chunk *c = r->chunks;
+    if (!c || c->cap - c->used < len) {
+        size_t cap = len > 65536 ? len : 65536;
+        if (!(c = malloc(sizeof(*c) + cap)))
+            abort();
+        c->next = r->chunks;
+        c->used = 0;
+        c->cap = cap;
+        r->chunks = c;
     }
+    memcpy(c->data + c->used, key, len);
+    c->used += len;
+    return c->data + c->used - len;
+}
+
+static void rollup_grow(struct rollup *r) {
+    struct entry *old = r->slots;
+    size_t oldcap = r->cap;
+    r->cap *= 2;
+    if (!(r->slots = calloc(r->cap, sizeof(*r->slots))))
+        abort();
+    for (size_t k = 0; k < oldcap; k++)
+        if (old[k].key) {
+            size_t i = old[k].hash & (r->cap - 1);
+            while (r->slots[i].key)
+                i = (i + 1) & (r->cap - 1);
+            r->slots[i] = old[k];
+        }
+    free(old);
+}
+
+/* The entry of a key (header and strings, hashed by rollup_header), created
+ * empty when new. */
+static struct entry *rollup_slot(struct rollup *r, const char *key, size_t len, uint64_t h) {
+    size_t i;
+    if ((r->used + 1) * 4 > r->cap * 3) /* keep the load under 3/4 */
+        rollup_grow(r);
     for (i = h & (r->cap - 1); r->slots[i].key; i = (i + 1) & (r->cap - 1))
-        if (r->slots[i].hash == h && !strcmp(r->slots[i].key, key))
+        if (r->slots[i].hash == h && r->slots[i].len == len && !memcmp(r->slots[i].key, key, len))
             return &r->slots[i];
-    r->slots[i].key = strndup(key, len);
+    r->slots[i].key = rollup_keep(r, key, len);
+    r->slots[i].len = (uint32_t)len;
     r->slots[i].hash = h;
     r->used++;
     return &r->slots[i];
 }
 
-static void rollup_count(struct rollup *r, const char *site, const char *type,
-                         int g, int64_t bucket, const char *dim, int bot, int delta) {
-    char key[ROLLUP_KEY_MAX];
-    int n = snprintf(key, sizeof(key), "%s\x1f%s\x1f%d\x1f%lld\x1f%s\x1f%d", site, type, g,
-                     (long long)bucket, dim, bot);
-    assert(n < (int)sizeof(key));
-    rollup_slot(r, key, (size_t)n)->n += delta;
+/* splitmix64's finaliser: spreads the header fields over every bit. */
+static uint64_t mix(uint64_t h) {
+    h ^= h >> 30;
+    h *= 0xbf58476d1ce4e5b9ULL;
+    h ^= h >> 27;
+    h *= 0x94d049bb133111ebULL;
+    return h ^ (h >> 31);
+}
+
+static uint64_t rollup_header(char *key, int kind, int g, int bot, int type, int64_t bucket,
+                              uint64_t strings_hash) {
+    struct key_header hd = {(uint8_t)kind, (uint8_t)g, (uint8_t)bot, (uint8_t)type, {0}};
+    memcpy(hd.bucket, &bucket, sizeof(bucket));
+    memcpy(key, &hd, HEADER_LEN);
+    return mix(strings_hash ^ mix((uint64_t)bucket ^ (uint64_t)(kind | g << 8 | bot << 16 |
+                                                                type << 24) << 32));
+}
+
+static int rollup_type_index(const char *type) {
+    for (int t = 0; t < TYPE_ZERO_RESULT; t++)
+        if (!strcmp(type, type_names[t]))
+            return t;
+    assert(!"a type canonical_parse does not make");
+    return 0;
 }
 
 static void rollup_apply(struct rollup *r, const struct rollup_event *ev, int delta) {
+    /* Three key bodies: site+dim, site+'' (the total), and site (sketches). */
+    char dim_key[ROLLUP_KEY_MAX], total_key[HEADER_LEN + 256 + 2];
+    size_t site_len = strlen(ev->site), dim_len = strlen(ev->dim);
+    size_t dim_n = HEADER_LEN + site_len + 1 + dim_len + 1, total_n = HEADER_LEN + site_len + 2;
+    int types[2] = {rollup_type_index(ev->type), TYPE_ZERO_RESULT};
+    int type_cnt = ev->zero_result ? 2 : 1;
+    uint64_t h_dim, h_total, h_site;
+
+    assert(site_len <= 256 && dim_len <= 4096);
+    memcpy(dim_key + HEADER_LEN, ev->site, site_len + 1);
+    memcpy(dim_key + HEADER_LEN + site_len + 1, ev->dim, dim_len + 1);
+    memcpy(total_key + HEADER_LEN, ev->site, site_len + 1);
+    total_key[total_n - 1] = '\0';
+    h_dim = hll_hash(dim_key + HEADER_LEN, dim_n - HEADER_LEN);
+    h_total = hll_hash(total_key + HEADER_LEN, total_n - HEADER_LEN);
+    h_site = hll_hash(total_key + HEADER_LEN, site_len + 1);
+
     for (int g = 0; g < ROLLUP_GRAN_CNT; g++) {
         int64_t b = rollup_bucket((enum rollup_granularity)g, ev->ts_ms);
-        rollup_count(r, ev->site, ev->type, g, b, "", ev->bot, delta);
-        rollup_count(r, ev->site, ev->type, g, b, ev->dim, ev->bot, delta);
-        if (ev->zero_result) {
-            rollup_count(r, ev->site, "zero_result_search", g, b, "", ev->bot, delta);
-            rollup_count(r, ev->site, "zero_result_search", g, b, ev->dim, ev->bot, delta);
+        for (int k = 0; k < type_cnt; k++) {
+            uint64_t h = rollup_header(total_key, KIND_COUNT, g, ev->bot, types[k], b, h_total);
+            rollup_slot(r, total_key, total_n, h)->n += delta;
+            h = rollup_header(dim_key, KIND_COUNT, g, ev->bot, types[k], b, h_dim);
+            rollup_slot(r, dim_key, dim_n, h)->n += delta;
         }
         if (!ev->bot && delta > 0) {
-            char key[ROLLUP_KEY_MAX];
-            int n = snprintf(key, sizeof(key), "\x1e%s\x1f%d\x1f%lld", ev->site, g,
-                             (long long)b);
-            assert(n < (int)sizeof(key));
-            struct entry *e = rollup_slot(r, key, (size_t)n);
-            if (!e->sketch)
-                e->sketch = calloc(1, sizeof(*e->sketch));
+            uint64_t h = rollup_header(total_key, KIND_SKETCH, g, 0, 0, b, h_site);
+            struct entry *e = rollup_slot(r, total_key, HEADER_LEN + site_len + 1, h);
+            if (!e->sketch && !(e->sketch = calloc(1, sizeof(*e->sketch))))
+                abort();
             hll_add_hash(e->sketch, ev->visitor);
         }
     }
@@ -111,28 +191,30 @@ void rollup_remove(struct rollup *r, const struct rollup_event *ev) { rollup_app
 
 size_t rollup_key_count(const struct rollup *r) { return r->used; }
 
-/* Splits a key back into its fields, in place in a copy. */
-static int rollup_split(const char *key, char *buf, size_t size, char **f, int cnt) {
-    int k = 0;
-    snprintf(buf, size, "%s", key);
-    f[k++] = buf;
-    for (char *p = buf; *p && k < cnt; p++)
-        if (*p == '\x1f') {
-            *p = '\0';
-            f[k++] = p + 1;
-        }
-    return k == cnt ? 0 : -1;
+static struct key_header entry_header(const struct entry *e, int64_t *bucket) {
+    struct key_header hd;
+    memcpy(&hd, e->key, HEADER_LEN);
+    memcpy(bucket, hd.bucket, sizeof(*bucket));
+    return hd;
 }
 
 int rollup_foreach_count(const struct rollup *r, rollup_count_cb *cb, void *ctx) {
-    char buf[ROLLUP_KEY_MAX], *f[6];
-    int rc;
     for (size_t i = 0; i < r->cap; i++) {
         const struct entry *e = &r->slots[i];
-        if (!e->key || e->sketch || e->n == 0 || rollup_split(e->key, buf, sizeof(buf), f, 6))
+        const char *site, *dim;
+        struct key_header hd;
+        int64_t bucket;
+        int rc;
+        if (!e->key || e->n == 0)
             continue;
-        rc = cb(ctx, f[0], f[1], rollup_granularity_name((enum rollup_granularity)atoi(f[2])),
-                atoll(f[3]), f[4], atoi(f[5]), e->n);
+        hd = entry_header(e, &bucket);
+        if (hd.kind != KIND_COUNT)
+            continue;
+        site = e->key + HEADER_LEN;
+        dim = site + strlen(site) + 1;
+        rc = cb(ctx, site, type_names[hd.type],
+                rollup_granularity_name((enum rollup_granularity)hd.granularity), bucket, dim,
+                hd.bot, e->n);
         if (rc)
             return rc;
     }
@@ -140,14 +222,16 @@ int rollup_foreach_count(const struct rollup *r, rollup_count_cb *cb, void *ctx)
 }
 
 int rollup_foreach_sketch(const struct rollup *r, rollup_sketch_cb *cb, void *ctx) {
-    char buf[ROLLUP_KEY_MAX], *f[3];
-    int rc;
     for (size_t i = 0; i < r->cap; i++) {
         const struct entry *e = &r->slots[i];
-        if (!e->key || !e->sketch || rollup_split(e->key + 1, buf, sizeof(buf), f, 3))
+        int64_t bucket;
+        int rc;
+        if (!e->key || !e->sketch)
             continue;
-        rc = cb(ctx, f[0], rollup_granularity_name((enum rollup_granularity)atoi(f[1])),
-                atoll(f[2]), e->sketch);
+        entry_header(e, &bucket);
+        rc = cb(ctx, e->key + HEADER_LEN,
+                rollup_granularity_name((enum rollup_granularity)((const uint8_t *)e->key)[1]),
+                bucket, e->sketch);
         if (rc)
             return rc;
     }
@@ -155,12 +239,15 @@ int rollup_foreach_sketch(const struct rollup *r, rollup_sketch_cb *cb, void *ct
 }
 
 void rollup_reset(struct rollup *r) {
-    for (size_t i = 0; i < r->cap; i++) {
-        free(r->slots[i].key);
+    for (size_t i = 0; i < r->cap; i++)
         free(r->slots[i].sketch);
-    }
     memset(r->slots, 0, r->cap * sizeof(*r->slots));
     r->used = 0;
+    while (r->chunks) {
+        struct chunk *next = r->chunks->next;
+        free(r->chunks);
+        r->chunks = next;
+    }
 }
 
 void rollup_free(struct rollup *r) {
