@@ -5,6 +5,7 @@
 #include "log.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@ struct consumer {
 /* What /metrics shows, copied out under a lock by the consumer thread. */
 static pthread_mutex_t metrics_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct consumer_stats stats;
+static atomic_long messages_total; /* per message: a lock there was 4 % of the thread */
 static struct {
     char topic[128];
     int32_t partition;
@@ -297,9 +299,7 @@ int consumer_run(const struct consumer_options *o, const struct consumer_sink *s
                 p->next = m->offset + 1;
                 c.sink->add(c.sink->ctx, m);
                 c.pending++;
-                pthread_mutex_lock(&metrics_lock);
-                stats.messages++;
-                pthread_mutex_unlock(&metrics_lock);
+                atomic_fetch_add_explicit(&messages_total, 1, memory_order_relaxed);
             }
             rd_kafka_message_destroy(m);
         }
@@ -326,7 +326,7 @@ char *consumer_metrics(const char *prefix) {
     FILE *f = open_memstream(&buf, &size);
     pthread_mutex_lock(&metrics_lock);
     fprintf(f, "# TYPE %s_messages_total counter\n%s_messages_total %ld\n", prefix, prefix,
-            stats.messages);
+            atomic_load(&messages_total));
     fprintf(f, "# TYPE %s_flushes_total counter\n%s_flushes_total %ld\n", prefix, prefix,
             stats.flushes);
     fprintf(f, "# TYPE %s_flush_conflicts_total counter\n%s_flush_conflicts_total %ld\n", prefix,

@@ -57,7 +57,7 @@ struct consumer_options {
 
 /* Counters for /metrics, updated by the consumer thread. */
 struct consumer_stats {
-    long messages, flushes, conflicts, flush_errors;
+    long flushes, conflicts, flush_errors;
     double last_flush_ms;
 };
 
