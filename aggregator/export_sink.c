@@ -87,9 +87,9 @@ static void xfile_deflate(struct xfile *f, const void *data, size_t len, int flu
     }
 }
 
-/* deflate() has a fixed cost per call, which two calls per row (the row
- * and its newline) made a good part of the exporter's time; rows are
- * gathered here and deflated XFILE_STAGE bytes at a time. */
+/* deflate() has a fixed cost per call, paid twice per row when each row
+ * and its newline went in alone; rows are gathered here and deflated
+ * XFILE_STAGE bytes at a time. */
 #define XFILE_STAGE 65536
 
 static void xfile_append(struct xfile *f, const void *data, size_t len) {

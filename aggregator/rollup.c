@@ -224,14 +224,15 @@ int rollup_foreach_count(const struct rollup *r, rollup_count_cb *cb, void *ctx)
 int rollup_foreach_sketch(const struct rollup *r, rollup_sketch_cb *cb, void *ctx) {
     for (size_t i = 0; i < r->cap; i++) {
         const struct entry *e = &r->slots[i];
+        struct key_header hd;
         int64_t bucket;
         int rc;
         if (!e->key || !e->sketch)
             continue;
-        entry_header(e, &bucket);
+        hd = entry_header(e, &bucket);
         rc = cb(ctx, e->key + HEADER_LEN,
-                rollup_granularity_name((enum rollup_granularity)((const uint8_t *)e->key)[1]),
-                bucket, e->sketch);
+                rollup_granularity_name((enum rollup_granularity)hd.granularity), bucket,
+                e->sketch);
         if (rc)
             return rc;
     }
