@@ -30,7 +30,7 @@ LIB_OBJ := $(call obj,$(COMMON_SRC) $(SCHEMA_SRC))
 
 WORKER_SRC := aggregator/consumer.c aggregator/worker_metrics.c aggregator/canonical.c \
               aggregator/rollup.c aggregator/hll.c common/http.c
-AGGREGATOR_SRC := aggregator/main.c aggregator/store.c $(WORKER_SRC)
+AGGREGATOR_SRC := aggregator/main.c aggregator/counter_sink.c aggregator/store.c $(WORKER_SRC)
 EXPORT_SRC := aggregator/export_main.c aggregator/export_sink.c aggregator/export_ledger.c \
               aggregator/export_day.c aggregator/export_csv.c $(WORKER_SRC)
 
@@ -39,7 +39,7 @@ PROGRAMS := $(BUILD)/activity-devbroker $(BUILD)/activity-ingest \
 UNIT_TESTS := $(BUILD)/tests/test_schema $(BUILD)/tests/test_timefmt \
               $(BUILD)/tests/test_enrich $(BUILD)/tests/test_config \
               $(BUILD)/tests/test_hll $(BUILD)/tests/test_store \
-              $(BUILD)/tests/test_canonical
+              $(BUILD)/tests/test_canonical $(BUILD)/tests/test_counter_sink
 TEST_TOOLS := $(BUILD)/tests/topic-dump $(BUILD)/tests/topic-produce
 BENCH_TOOLS := $(BUILD)/bench/producer-baseline $(BUILD)/bench/consumer-baseline
 
@@ -90,6 +90,9 @@ $(BUILD)/tests/test_store: $(call obj,tests/unit/test_store.c aggregator/store.c
                              aggregator/canonical.c aggregator/hll.c) $(BUILD)/obj/gen/counters_sql.o $(LIB_OBJ)
 $(BUILD)/tests/test_canonical: $(call obj,tests/unit/test_canonical.c aggregator/canonical.c \
                                  aggregator/rollup.c aggregator/hll.c) $(LIB_OBJ)
+$(BUILD)/tests/test_counter_sink: $(call obj,tests/unit/test_counter_sink.c aggregator/counter_sink.c \
+                                    aggregator/store.c aggregator/rollup.c aggregator/canonical.c \
+                                    aggregator/hll.c) $(BUILD)/obj/gen/counters_sql.o $(LIB_OBJ)
 $(UNIT_TESTS):
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka

@@ -1,95 +1,24 @@
 /* activity-aggregator: real-time counters. A member of a Kafka consumer
  * group on the event topics; any number of these processes share one SQLite
  * file, and partitions move between them on rebalance. The exactly-once
- * argument is in store.h; the group mechanics in consumer.h. */
+ * argument is in store.h; the group mechanics in consumer.h; how parsing
+ * and storing overlap in counter_sink.h. */
 #include "config.h"
 #include "consumer.h"
+#include "counter_sink.h"
 #include "log.h"
-#include "canonical.h"
 #include "store.h"
 #include "worker_metrics.h"
 
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static volatile sig_atomic_t stop_requested;
-static atomic_long skipped_total, counted_total, duplicates_total;
 
 static void on_signal(int sig) {
     (void)sig;
     stop_requested = 1;
-}
-
-/* The SQLite sink: a batch of parsed events, stored by store_flush. */
-struct aggregator {
-    struct store *store;
-    struct rollup *deltas; /* the batch, pre-aggregated as it arrives */
-    struct rollup_event *events;
-    size_t cnt, cap;
-    int64_t max_future_ms, dedup_window_ms;
-};
-
-static int agg_offset(void *ctx, const char *topic, int32_t partition, int64_t *next) {
-    return store_offset(((struct aggregator *)ctx)->store, topic, partition, next);
-}
-
-static void agg_add(void *ctx, const rd_kafka_message_t *m) {
-    struct aggregator *a = ctx;
-    char errbuf[256];
-    if (a->cnt == a->cap) {
-        a->cap = a->cap ? a->cap * 2 : 1024;
-        a->events = realloc(a->events, a->cap * sizeof(*a->events));
-        if (!a->events)
-            abort();
-    }
-    if (canonical_parse(m->payload ? m->payload : "", m->len, a->max_future_ms,
-                     &a->events[a->cnt], errbuf, sizeof(errbuf))) {
-        /* Something other than ingest produced it: count it, say where it
-         * is, and move on; it must never stop the worker. */
-        atomic_fetch_add(&skipped_total, 1);
-        log_warn("skipping %s [%d] offset %lld: %s", rd_kafka_topic_name(m->rkt),
-                 m->partition, (long long)m->offset, errbuf);
-        return;
-    }
-    rollup_add(a->deltas, &a->events[a->cnt++]);
-}
-
-static void agg_discard(void *ctx) {
-    struct aggregator *a = ctx;
-    for (size_t i = 0; i < a->cnt; i++)
-        rollup_event_clear(&a->events[i]);
-    a->cnt = 0;
-    rollup_reset(a->deltas);
-}
-
-static int agg_flush(void *ctx, const struct consumer_partition *parts, int cnt) {
-    struct aggregator *a = ctx;
-    char errbuf[512];
-    size_t counted;
-    int rc = store_flush(a->store, parts, cnt, a->events, a->cnt, a->deltas, a->dedup_window_ms,
-                         &counted, errbuf, sizeof(errbuf));
-    if (rc == STORE_OK) {
-        atomic_fetch_add(&counted_total, (long)counted);
-        atomic_fetch_add(&duplicates_total, (long)(a->cnt - counted));
-        agg_discard(a);
-    } else {
-        log_warn("flush of %zu events: %s", a->cnt, errbuf);
-    }
-    return rc;
-}
-
-static void aggregator_metrics(FILE *f) {
-    fprintf(f, "# TYPE activity_aggregator_events_counted_total counter\n"
-               "activity_aggregator_events_counted_total %ld\n"
-               "# TYPE activity_aggregator_duplicates_total counter\n"
-               "activity_aggregator_duplicates_total %ld\n"
-               "# HELP activity_aggregator_skipped_total Messages that were not canonical events.\n"
-               "# TYPE activity_aggregator_skipped_total counter\n"
-               "activity_aggregator_skipped_total %ld\n",
-            atomic_load(&counted_total), atomic_load(&duplicates_total),
-            atomic_load(&skipped_total));
 }
 
 int main(int argc, char **argv) {
@@ -127,8 +56,9 @@ int main(int argc, char **argv) {
         "exactly once. Read the views counts, bot_counts and uniques.",
         opts, NULL, 0, 1, NULL};
     char errbuf[512];
-    struct aggregator agg;
-    struct consumer_sink sink = {&agg, agg_offset, agg_add, agg_flush, agg_discard, NULL};
+    struct store *store;
+    struct counter_sink *sink;
+    long counted, duplicates, skipped;
     struct consumer_options co;
     struct MHD_Daemon *metrics = NULL;
     int rc = config_parse_main(&cfg, argc, argv);
@@ -136,20 +66,16 @@ int main(int argc, char **argv) {
     if (rc != CONFIG_RUN)
         return rc;
     log_init("activity-aggregator", log_level_parse(log_level));
-    memset(&agg, 0, sizeof(agg));
-    agg.max_future_ms = max_future * 1000;
-    agg.dedup_window_ms = dedup_window * 1000;
-    agg.deltas = rollup_new();
-    if (!(agg.store = store_open(db, errbuf, sizeof(errbuf)))) {
+    if (!(store = store_open(db, errbuf, sizeof(errbuf)))) {
         fprintf(stderr, "activity-aggregator: --db %s\n", errbuf);
         config_free(&cfg);
         return 1;
     }
     if (*metrics_listen && !(metrics = worker_metrics_start(metrics_listen, "activity_aggregator",
-                                                             aggregator_metrics, errbuf,
+                                                             counter_sink_metrics, errbuf,
                                                              sizeof(errbuf)))) {
         fprintf(stderr, "activity-aggregator: --metrics-listen: %s\n", errbuf);
-        store_close(agg.store);
+        store_close(store);
         config_free(&cfg);
         return 2;
     }
@@ -158,17 +84,18 @@ int main(int argc, char **argv) {
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     log_info("consuming %s.* as group %s into %s", topic_prefix, group, db);
-    rc = consumer_run(&co, &sink, &stop_requested);
-
-    agg_discard(&agg);
-    free(agg.events);
-    rollup_free(agg.deltas);
+    sink = counter_sink_new(store, max_future * 1000, dedup_window * 1000);
+    {
+        struct consumer_sink callbacks = counter_sink_callbacks(sink);
+        rc = consumer_run(&co, &callbacks, &stop_requested);
+    }
+    counter_sink_free(sink);
     if (metrics)
         MHD_stop_daemon(metrics);
-    store_close(agg.store);
-    log_info("stopped: %ld events counted, %ld duplicates, %ld skipped",
-             atomic_load(&counted_total), atomic_load(&duplicates_total),
-             atomic_load(&skipped_total));
+    store_close(store);
+    counter_sink_totals(&counted, &duplicates, &skipped);
+    log_info("stopped: %ld events counted, %ld duplicates, %ld skipped", counted, duplicates,
+             skipped);
     config_free(&cfg);
     return rc;
 }

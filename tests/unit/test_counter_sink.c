@@ -1,0 +1,140 @@
+/* Unit tests of aggregator/counter_sink on a real SQLite file: a batch
+ * handed to the writer thread is stored before the next one, and a
+ * conflict found by the writer is reported at the next flush, with nothing
+ * of either batch counted. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "counter_sink.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char path[64];
+
+static int setup(void **state) {
+    int fd;
+    (void)state;
+    snprintf(path, sizeof(path), "/tmp/test_counter_sink_XXXXXX");
+    fd = mkstemp(path);
+    close(fd);
+    unlink(path);
+    return 0;
+}
+
+static int teardown(void **state) {
+    char p[80];
+    (void)state;
+    unlink(path);
+    snprintf(p, sizeof(p), "%s-wal", path);
+    unlink(p);
+    snprintf(p, sizeof(p), "%s-shm", path);
+    unlink(p);
+    return 0;
+}
+
+static long long query(const char *sql) {
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    long long n = -1;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+static long long pageviews(void) {
+    return query("SELECT coalesce(sum(n),0) FROM counts WHERE type='pageview' AND "
+                 "granularity='day' AND dim=''");
+}
+
+/* Gives the sink the canonical pageview `id` as if Kafka delivered it at
+ * `offset` of partition 0. */
+static void add(const struct consumer_sink *cb, int id, int64_t offset) {
+    char json[512];
+    rd_kafka_message_t m;
+    snprintf(json, sizeof(json),
+             "{\"type\":\"pageview\",\"event_id\":\"00000000-0000-4000-8000-%012d\","
+             "\"site\":\"s\",\"anonymous_id\":\"v%d\",\"url\":\"https://s/a\","
+             "\"ts\":\"2026-11-24T10:00:00.000Z\",\"received_at\":\"2026-11-24T10:00:01.000Z\","
+             "\"bot\":false}",
+             id, id);
+    memset(&m, 0, sizeof(m));
+    m.payload = json;
+    m.len = strlen(json);
+    m.offset = offset;
+    cb->add(cb->ctx, &m);
+}
+
+static struct consumer_partition part(int64_t start, int64_t next) {
+    return (struct consumer_partition){"activity.pageview", 0, start, next};
+}
+
+static void test_batches_are_stored_in_order_behind_the_consumer(void **state) {
+    (void)state;
+    char err[256];
+    struct store *st = store_open(path, err, sizeof(err));
+    struct counter_sink *s = counter_sink_new(st, 600000, 3600000);
+    struct consumer_sink cb = counter_sink_callbacks(s);
+    struct consumer_partition p = part(-1, 2);
+
+    add(&cb, 1, 0);
+    add(&cb, 2, 1);
+    assert_int_equal(cb.flush(cb.ctx, &p, 1), CONSUMER_OK);
+    add(&cb, 3, 2); /* parsed while batch one may still be stored */
+    p = part(2, 3);
+    /* Its compare-and-set expects batch one's offset: it can only pass if
+     * batch one was committed first. */
+    assert_int_equal(cb.flush(cb.ctx, &p, 1), CONSUMER_OK);
+    counter_sink_free(s); /* waits for batch two */
+    assert_int_equal(pageviews(), 3);
+    assert_int_equal(query("SELECT next_offset FROM kafka_offsets"), 3);
+    store_close(st);
+}
+
+static void test_a_conflict_is_reported_at_the_next_flush_and_counts_nothing(void **state) {
+    (void)state;
+    char err[256];
+    struct store *a = store_open(path, err, sizeof(err)), *b = store_open(path, err, sizeof(err));
+    struct counter_sink *sa = counter_sink_new(a, 600000, 3600000);
+    struct counter_sink *sb = counter_sink_new(b, 600000, 3600000);
+    struct consumer_sink ca = counter_sink_callbacks(sa), cb = counter_sink_callbacks(sb);
+    struct consumer_partition p = part(-1, 1);
+
+    add(&ca, 1, 0);
+    assert_int_equal(ca.flush(ca.ctx, &p, 1), CONSUMER_OK);
+    ca.discard(ca.ctx); /* waits: worker A now owns offset 1 */
+
+    /* Worker B still believes the partition starts at nothing stored. */
+    add(&cb, 1, 0);
+    assert_int_equal(cb.flush(cb.ctx, &p, 1), CONSUMER_OK); /* handed over */
+    add(&cb, 2, 1);
+    p = part(1, 2);
+    assert_int_equal(cb.flush(cb.ctx, &p, 1), CONSUMER_CONFLICT);
+    cb.discard(cb.ctx);
+    counter_sink_free(sb);
+    counter_sink_free(sa);
+    assert_int_equal(pageviews(), 1);
+    assert_int_equal(query("SELECT next_offset FROM kafka_offsets"), 1);
+    store_close(a);
+    store_close(b);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_batches_are_stored_in_order_behind_the_consumer,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_a_conflict_is_reported_at_the_next_flush_and_counts_nothing, setup, teardown),
+    };
+    return cmocka_run_group_tests_name("counter_sink", tests, NULL, NULL);
+}
