@@ -57,8 +57,8 @@ struct store *store_open(const char *path, char *errbuf, size_t errsize) {
         /* Several workers share the file: wait for each other's short
          * transactions rather than failing. */
         sqlite3_busy_timeout(s->db, 10000);
-        rc = sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-                          NULL, NULL, NULL);
+        rc = sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+                          "PRAGMA cache_size=-65536;", NULL, NULL, NULL);
     }
     if (rc == SQLITE_OK && sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK) {
         if (sqlite3_step(st) == SQLITE_ROW)
