@@ -22,7 +22,8 @@ cleanup() {
   done
   echo "stopped."
 }
-trap cleanup INT TERM EXIT
+trap cleanup EXIT
+trap 'cleanup; exit 0' INT TERM  # Ctrl-C is the normal way out, not a failure
 
 rm -rf run/bootstrap run/counters.db run/counters.db-wal run/counters.db-shm run/export
 "$build"/activity-devbroker --bootstrap-file run/bootstrap >/dev/null 2>run/devbroker.log &
@@ -79,3 +80,4 @@ Press Ctrl-C to stop.
 EOM
 wait -n "${pids[@]}" || true
 echo "a process exited; see run/*.log" >&2
+exit 1
