@@ -15,28 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static char path[64];
-
-static int setup(void **state) {
-    int fd;
-    (void)state;
-    snprintf(path, sizeof(path), "/tmp/test_store_XXXXXX");
-    fd = mkstemp(path);
-    close(fd);
-    unlink(path);
-    return 0;
-}
-
-static int teardown(void **state) {
-    char p[80];
-    (void)state;
-    unlink(path);
-    snprintf(p, sizeof(p), "%s-wal", path);
-    unlink(p);
-    snprintf(p, sizeof(p), "%s-shm", path);
-    unlink(p);
-    return 0;
-}
+#include "tmp_db.h"
 
 static struct rollup_event mk(const char *id, const char *visitor) {
     struct rollup_event e;
