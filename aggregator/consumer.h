@@ -37,9 +37,13 @@ struct consumer_sink {
     int (*offset)(void *ctx, const char *topic, int32_t partition, int64_t *next);
     /* Takes one message into the batch (parsing and skipping are the sink's). */
     void (*add)(void *ctx, const rd_kafka_message_t *m);
-    /* Stores the batch and each partition's next offset atomically. */
+    /* Stores the batch and each partition's next offset atomically. A sink
+     * may instead take the batch over and store it later (counter_sink.h),
+     * before the next flush is stored, and answer that store's outcome at
+     * the next flush. parts[i].topic stays valid until the discard that
+     * precedes the partitions' revocation has returned. */
     int (*flush)(void *ctx, const struct consumer_partition *parts, int cnt);
-    /* Forgets the batch. */
+    /* Forgets the batch (and waits for one taken over by flush). */
     void (*discard)(void *ctx);
     /* Optional: called once per flush interval, batch stored or not. */
     void (*tick)(void *ctx, rd_kafka_t *rk);

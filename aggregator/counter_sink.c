@@ -13,14 +13,13 @@
 static atomic_long skipped_total, counted_total, duplicates_total;
 
 /* A batch: parsed events (kept for the dedup step), their pre-aggregated
- * deltas, and, once handed over, the offset ranges it covers (with copies
- * of the topic names: the skeleton frees its own on revoke). */
+ * deltas, and, once handed over, the offset ranges it covers (their topic
+ * names are the skeleton's, valid until discard returns: consumer.h). */
 struct batch {
     struct rollup *deltas;
     struct rollup_event *events;
     size_t cnt, cap;
     struct consumer_partition *parts;
-    char (*topics)[256];
     int part_cnt, part_cap;
 };
 
@@ -49,16 +48,10 @@ static void batch_clear(struct batch *b) {
 static void batch_set_parts(struct batch *b, const struct consumer_partition *parts, int cnt) {
     if (b->part_cap < cnt) {
         b->part_cap = cnt;
-        b->parts = realloc(b->parts, (size_t)cnt * sizeof(*b->parts));
-        b->topics = realloc(b->topics, (size_t)cnt * sizeof(*b->topics));
-        if (!b->parts || !b->topics)
+        if (!(b->parts = realloc(b->parts, (size_t)cnt * sizeof(*b->parts))))
             abort();
     }
-    for (int i = 0; i < cnt; i++) {
-        b->parts[i] = parts[i];
-        snprintf(b->topics[i], sizeof(b->topics[i]), "%s", parts[i].topic);
-        b->parts[i].topic = b->topics[i];
-    }
+    memcpy(b->parts, parts, (size_t)cnt * sizeof(*parts));
     b->part_cnt = cnt;
 }
 
@@ -235,7 +228,6 @@ void counter_sink_free(struct counter_sink *s) {
     for (int i = 0; i < 2; i++) {
         free(s->batches[i].events);
         free(s->batches[i].parts);
-        free(s->batches[i].topics);
         rollup_free(s->batches[i].deltas);
     }
     pthread_mutex_destroy(&s->lock);

@@ -11,8 +11,6 @@
 #include "worker_metrics.h"
 
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 static volatile sig_atomic_t stop_requested;
 
