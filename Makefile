@@ -30,7 +30,8 @@ LIB_OBJ := $(call obj,$(COMMON_SRC) $(SCHEMA_SRC))
 
 WORKER_SRC := aggregator/consumer.c aggregator/worker_metrics.c aggregator/canonical.c \
               aggregator/rollup.c aggregator/hll.c common/http.c
-AGGREGATOR_SRC := aggregator/main.c aggregator/counter_sink.c aggregator/store.c $(WORKER_SRC)
+STORE_SRC := aggregator/store.c aggregator/seen.c
+AGGREGATOR_SRC := aggregator/main.c aggregator/counter_sink.c $(STORE_SRC) $(WORKER_SRC)
 EXPORT_SRC := aggregator/export_main.c aggregator/export_sink.c aggregator/export_ledger.c \
               aggregator/export_day.c aggregator/export_csv.c $(WORKER_SRC)
 
@@ -38,7 +39,7 @@ PROGRAMS := $(BUILD)/activity-devbroker $(BUILD)/activity-ingest \
             $(BUILD)/activity-aggregator $(BUILD)/activity-export $(BUILD)/activity-web
 UNIT_TESTS := $(BUILD)/tests/test_schema $(BUILD)/tests/test_timefmt \
               $(BUILD)/tests/test_enrich $(BUILD)/tests/test_config \
-              $(BUILD)/tests/test_hll $(BUILD)/tests/test_store \
+              $(BUILD)/tests/test_hll $(BUILD)/tests/test_seen $(BUILD)/tests/test_store \
               $(BUILD)/tests/test_canonical $(BUILD)/tests/test_counter_sink
 TEST_TOOLS := $(BUILD)/tests/topic-dump $(BUILD)/tests/topic-produce
 BENCH_TOOLS := $(BUILD)/bench/producer-baseline $(BUILD)/bench/consumer-baseline
@@ -86,12 +87,13 @@ $(BUILD)/tests/test_timefmt: $(call obj,tests/unit/test_timefmt.c) $(LIB_OBJ)
 $(BUILD)/tests/test_config: $(call obj,tests/unit/test_config.c) $(LIB_OBJ)
 $(BUILD)/tests/test_enrich: $(call obj,tests/unit/test_enrich.c ingest/enrich.c) $(LIB_OBJ)
 $(BUILD)/tests/test_hll: $(call obj,tests/unit/test_hll.c aggregator/hll.c) $(LIB_OBJ)
-$(BUILD)/tests/test_store: $(call obj,tests/unit/test_store.c aggregator/store.c aggregator/rollup.c \
+$(BUILD)/tests/test_seen: $(call obj,tests/unit/test_seen.c aggregator/seen.c) $(LIB_OBJ)
+$(BUILD)/tests/test_store: $(call obj,tests/unit/test_store.c $(STORE_SRC) aggregator/rollup.c \
                              aggregator/canonical.c aggregator/hll.c) $(BUILD)/obj/gen/counters_sql.o $(LIB_OBJ)
 $(BUILD)/tests/test_canonical: $(call obj,tests/unit/test_canonical.c aggregator/canonical.c \
                                  aggregator/rollup.c aggregator/hll.c) $(LIB_OBJ)
 $(BUILD)/tests/test_counter_sink: $(call obj,tests/unit/test_counter_sink.c aggregator/counter_sink.c \
-                                    aggregator/store.c aggregator/rollup.c aggregator/canonical.c \
+                                    $(STORE_SRC) aggregator/rollup.c aggregator/canonical.c \
                                     aggregator/hll.c) $(BUILD)/obj/gen/counters_sql.o $(LIB_OBJ)
 $(UNIT_TESTS):
 	@mkdir -p $(dir $@)

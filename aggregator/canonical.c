@@ -38,6 +38,26 @@ static int hex4(const char *p, unsigned *out) {
     return 0;
 }
 
+/* "8-4-4-4-12" hex digits into 16 bytes (either case: the same UUID). */
+static int uuid_pack(const char *text, uint8_t out[16]) {
+    static const int dash[] = {8, 13, 18, 23};
+    unsigned v;
+    if (strlen(text) != 36)
+        return -1;
+    for (int i = 0; i < 4; i++)
+        if (text[dash[i]] != '-')
+            return -1;
+    for (int i = 0, o = 0; i < 36; i += 4, o += 2) {
+        if (text[i] == '-')
+            i++; /* digit groups are 8, 4, 4, 4, 12: every dash precedes a 4-digit run */
+        if (hex4(text + i, &v))
+            return -1;
+        out[o] = (uint8_t)(v >> 8);
+        out[o + 1] = (uint8_t)v;
+    }
+    return 0;
+}
+
 static size_t put_utf8(char *o, unsigned cp) {
     if (cp < 0x80) { o[0] = (char)cp; return 1; }
     if (cp < 0x800) { o[0] = (char)(0xc0 | cp >> 6); o[1] = (char)(0x80 | (cp & 0x3f)); return 2; }
@@ -253,7 +273,7 @@ int canonical_parse(const char *json, size_t len, int64_t max_future_ms,
     skip_ws(&s);
     if (s.p != s.end) { s.err = "bytes after the object"; goto bad; }
 
-    if (!have[K_TYPE] || !have[K_EVENT_ID] || strlen(vals[K_EVENT_ID]) != 36 || !have[K_SITE] ||
+    if (!have[K_TYPE] || !have[K_EVENT_ID] || !have[K_SITE] ||
         !*vals[K_SITE] || strlen(vals[K_SITE]) > 256 || (!have[K_ANON] && !have[K_USER]) ||
         !have[K_TS] || !have[K_RECEIVED] || bot < 0) {
         snprintf(errbuf, errsize, "not a canonical event: type, event_id, site, "
@@ -283,7 +303,10 @@ int canonical_parse(const char *json, size_t len, int64_t max_future_ms,
     }
     if (ev->ts_ms > ev->received_ms + max_future_ms)
         ev->ts_ms = ev->received_ms;
-    memcpy(ev->event_id, vals[K_EVENT_ID], 37);
+    if (uuid_pack(vals[K_EVENT_ID], ev->event_id)) {
+        snprintf(errbuf, errsize, "event_id is not a UUID");
+        return -1;
+    }
     ev->site = strdup(vals[K_SITE]);
     ev->dim = ev->type[0] == 'p' ? url_path(dim) : strdup(dim);
     {

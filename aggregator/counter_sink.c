@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static atomic_long skipped_total, counted_total, duplicates_total;
+static atomic_long skipped_total, counted_total, duplicates_total, dedup_ids;
 
 /* A batch: parsed events (kept for the dedup step), their pre-aggregated
  * deltas, and, once handed over, the offset ranges it covers (their topic
@@ -61,6 +61,7 @@ static int batch_store(struct counter_sink *s, struct batch *b) {
     size_t counted;
     int rc = store_flush(s->store, b->parts, b->part_cnt, b->events, b->cnt, b->deltas,
                          s->dedup_window_ms, &counted, errbuf, sizeof(errbuf));
+    atomic_store(&dedup_ids, (long)store_seen_count(s->store));
     if (rc == STORE_OK) {
         atomic_fetch_add(&counted_total, (long)counted);
         atomic_fetch_add(&duplicates_total, (long)(b->cnt - counted));
@@ -137,6 +138,7 @@ static void sink_add(void *ctx, const rd_kafka_message_t *m) {
                  (long long)m->offset, errbuf);
         return;
     }
+    b->events[b->cnt].partition = m->partition;
     rollup_add(b->deltas, &b->events[b->cnt++]);
 }
 
@@ -242,9 +244,12 @@ void counter_sink_metrics(FILE *f) {
                "activity_aggregator_duplicates_total %ld\n"
                "# HELP activity_aggregator_skipped_total Messages that were not canonical events.\n"
                "# TYPE activity_aggregator_skipped_total counter\n"
-               "activity_aggregator_skipped_total %ld\n",
+               "activity_aggregator_skipped_total %ld\n"
+               "# HELP activity_aggregator_dedup_ids Event ids held in memory for retry dedup.\n"
+               "# TYPE activity_aggregator_dedup_ids gauge\n"
+               "activity_aggregator_dedup_ids %ld\n",
             atomic_load(&counted_total), atomic_load(&duplicates_total),
-            atomic_load(&skipped_total));
+            atomic_load(&skipped_total), atomic_load(&dedup_ids));
 }
 
 void counter_sink_totals(long *counted, long *duplicates, long *skipped) {

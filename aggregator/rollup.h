@@ -16,7 +16,8 @@
 enum rollup_granularity { ROLLUP_MINUTE, ROLLUP_HOUR, ROLLUP_DAY, ROLLUP_GRAN_CNT };
 
 struct rollup_event {
-    char event_id[37];
+    uint8_t event_id[16]; /* the UUID's bytes */
+    int32_t partition;    /* where Kafka delivered it (set by the sink) */
     char *site;
     char *dim;         /* path, target or query */
     const char *type;  /* "pageview", "click", "search" */

@@ -1,6 +1,7 @@
 #include "store.h"
 
 #include "log.h"
+#include "seen.h"
 #include "timefmt.h"
 
 #include <sqlite3.h>
@@ -10,8 +11,8 @@
 
 extern const char store_counters_sql[]; /* schema/counters.sql, compiled in */
 
-enum { Q_OFFSET_GET, Q_OFFSET_INSERT, Q_OFFSET_CAS, Q_SEEN, Q_SEEN_PURGE, Q_COUNT,
-       Q_SKETCH_GET, Q_SKETCH_PUT, Q_CNT };
+enum { Q_OFFSET_GET, Q_OFFSET_INSERT, Q_OFFSET_CAS, Q_SEEN_GET, Q_SEEN_PUT, Q_SEEN_PURGE,
+       Q_COUNT, Q_SKETCH_GET, Q_SKETCH_PUT, Q_CNT };
 
 static const char *queries[Q_CNT] = {
     "SELECT next_offset FROM kafka_offsets WHERE topic = ?1 AND partition = ?2",
@@ -19,8 +20,9 @@ static const char *queries[Q_CNT] = {
     "VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
     "UPDATE kafka_offsets SET next_offset = ?3, updated_at = ?4 "
     "WHERE topic = ?1 AND partition = ?2 AND next_offset = ?5",
-    "INSERT OR IGNORE INTO seen_events (event_id, seen_at) VALUES (?1, ?2)",
-    "DELETE FROM seen_events WHERE seen_at < ?1",
+    "SELECT newest_ms, ids FROM seen_ids WHERE type = ?1 AND partition = ?2",
+    "INSERT INTO seen_ids (type, partition, newest_ms, ids) VALUES (?1, ?2, ?3, ?4)",
+    "DELETE FROM seen_ids WHERE type = ?1 AND partition = ?2 AND newest_ms < ?3",
     "INSERT INTO counters (site, type, granularity, bucket, dim, bot, n) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
     "ON CONFLICT DO UPDATE SET n = n + excluded.n",
@@ -29,13 +31,48 @@ static const char *queries[Q_CNT] = {
     "VALUES (?1, ?2, ?3, ?4, ?5)",
 };
 
+/* One partition's dedup state: its ids in memory (loaded from seen_ids the
+ * first time a flush meets the partition), and the ids the flush under way
+ * adds, for the one row it writes. */
+struct seen_part {
+    const char *type;
+    int32_t partition;
+    struct seen *seen;
+    uint8_t *added;
+    size_t added_len, added_cap;
+    int64_t added_newest;
+    int64_t purged_at; /* the partition's time at its last purge */
+    int touched;       /* by the flush under way */
+};
+
 struct store {
     sqlite3 *db;
     sqlite3_stmt *q[Q_CNT];
     size_t *dups; /* indices of the batch's duplicates, for a rollback */
     size_t dup_cap;
-    int64_t last_purge_ms;
+    struct seen_part *parts;
+    int part_cnt, part_cap, last_part;
 };
+
+static void seen_part_free(struct seen_part *p) {
+    seen_free(p->seen);
+    free(p->added);
+}
+
+/* Forgets the dedup state of every partition (all = 1) or of those the
+ * failed flush touched: what a worker holds in memory is only known to
+ * match the database while its offset compare-and-sets succeed. */
+static void seen_parts_drop(struct store *s, int all) {
+    int kept = 0;
+    for (int i = 0; i < s->part_cnt; i++) {
+        if (all || s->parts[i].touched)
+            seen_part_free(&s->parts[i]);
+        else
+            s->parts[kept++] = s->parts[i];
+    }
+    s->part_cnt = kept;
+    s->last_part = 0;
+}
 
 void store_close(struct store *s) {
     if (!s)
@@ -43,8 +80,17 @@ void store_close(struct store *s) {
     for (int i = 0; i < Q_CNT; i++)
         sqlite3_finalize(s->q[i]);
     sqlite3_close(s->db);
+    seen_parts_drop(s, 1);
+    free(s->parts);
     free(s->dups);
     free(s);
+}
+
+size_t store_seen_count(const struct store *s) {
+    size_t n = 0;
+    for (int i = 0; i < s->part_cnt; i++)
+        n += seen_count(s->parts[i].seen);
+    return n;
 }
 
 struct store *store_open(const char *path, char *errbuf, size_t errsize) {
@@ -98,6 +144,9 @@ struct store *store_open(const char *path, char *errbuf, size_t errsize) {
 int store_offset(struct store *s, const char *topic, int32_t partition, int64_t *next) {
     sqlite3_stmt *q = s->q[Q_OFFSET_GET];
     int rc;
+    /* Positions are read when partitions are assigned or after a conflict:
+     * another worker may have counted them meanwhile. */
+    seen_parts_drop(s, 1);
     sqlite3_bind_text(q, 1, topic, -1, SQLITE_STATIC);
     sqlite3_bind_int(q, 2, partition);
     rc = sqlite3_step(q);
@@ -156,6 +205,102 @@ static int store_put_sketch(void *ctx, const char *site, const char *gran, int64
     return store_step(put);
 }
 
+/* Loads a partition's stored ids into a new state; SQLite's result code. */
+static int seen_part_load(struct store *s, struct seen_part *p, int64_t window_ms) {
+    sqlite3_stmt *q = s->q[Q_SEEN_GET];
+    int rc;
+    *p = (struct seen_part){.type = p->type, .partition = p->partition,
+                            .seen = seen_new(window_ms), .purged_at = INT64_MIN / 2, .touched = 1};
+    sqlite3_bind_text(q, 1, p->type, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q, 2, p->partition);
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        int64_t ms = sqlite3_column_int64(q, 0);
+        const uint8_t *ids = sqlite3_column_blob(q, 1);
+        size_t n = (size_t)sqlite3_column_bytes(q, 1) / 16;
+        for (size_t i = 0; i < n; i++)
+            seen_add(p->seen, ids + 16 * i, ms);
+    }
+    sqlite3_reset(q);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* The dedup state of an event's partition, loaded on first use. */
+static struct seen_part *seen_part_of(struct store *s, const struct rollup_event *ev,
+                                      int64_t window_ms, int *rc) {
+    struct seen_part *p;
+    if (s->part_cnt) {
+        p = &s->parts[s->last_part]; /* a batch holds runs from one partition */
+        if (p->partition == ev->partition && !strcmp(p->type, ev->type))
+            return p;
+    }
+    for (int i = 0; i < s->part_cnt; i++) {
+        p = &s->parts[i];
+        if (p->partition == ev->partition && !strcmp(p->type, ev->type)) {
+            s->last_part = i;
+            return p;
+        }
+    }
+    if (s->part_cnt == s->part_cap) {
+        s->part_cap = s->part_cap ? 2 * s->part_cap : 8;
+        if (!(s->parts = realloc(s->parts, (size_t)s->part_cap * sizeof(*s->parts))))
+            abort();
+    }
+    s->last_part = s->part_cnt++;
+    p = &s->parts[s->last_part];
+    p->type = ev->type;
+    p->partition = ev->partition;
+    *rc = seen_part_load(s, p, window_ms);
+    return p;
+}
+
+/* 1 when the event was counted before; otherwise notes its id for the
+ * partition's row. */
+static int seen_part_add(struct seen_part *p, const struct rollup_event *ev) {
+    p->touched = 1;
+    if (seen_add(p->seen, ev->event_id, ev->received_ms))
+        return 1;
+    if (p->added_len + 16 > p->added_cap) {
+        p->added_cap = p->added_cap ? 2 * p->added_cap : 4096;
+        if (!(p->added = realloc(p->added, p->added_cap)))
+            abort();
+    }
+    if (!p->added_len || ev->received_ms > p->added_newest)
+        p->added_newest = ev->received_ms;
+    memcpy(p->added + p->added_len, ev->event_id, 16);
+    p->added_len += 16;
+    return 0;
+}
+
+/* Writes the flush's new ids, one row per partition, and drops rows that
+ * have left the window (checked every 10 s of the partition's time). */
+static int seen_parts_store(struct store *s, int64_t window_ms) {
+    int rc = SQLITE_OK;
+    for (int i = 0; rc == SQLITE_OK && i < s->part_cnt; i++) {
+        struct seen_part *p = &s->parts[i];
+        int64_t newest = seen_newest(p->seen);
+        sqlite3_stmt *q;
+        if (!p->touched)
+            continue;
+        if (p->added_len) {
+            q = s->q[Q_SEEN_PUT];
+            sqlite3_bind_text(q, 1, p->type, -1, SQLITE_STATIC);
+            sqlite3_bind_int(q, 2, p->partition);
+            sqlite3_bind_int64(q, 3, p->added_newest);
+            sqlite3_bind_blob(q, 4, p->added, (int)p->added_len, SQLITE_STATIC);
+            rc = store_step(q);
+        }
+        if (rc == SQLITE_OK && newest - p->purged_at >= 10000) {
+            q = s->q[Q_SEEN_PURGE];
+            sqlite3_bind_text(q, 1, p->type, -1, SQLITE_STATIC);
+            sqlite3_bind_int(q, 2, p->partition);
+            sqlite3_bind_int64(q, 3, newest - window_ms);
+            rc = store_step(q);
+            p->purged_at = newest;
+        }
+    }
+    return rc;
+}
+
 int store_flush(struct store *s, const struct consumer_partition *parts, int part_cnt,
                 const struct rollup_event *events, size_t event_cnt, struct rollup *deltas,
                 int64_t dedup_window_ms, size_t *counted, char *errbuf, size_t errsize) {
@@ -190,33 +335,30 @@ int store_flush(struct store *s, const struct consumer_partition *parts, int par
         }
     }
     for (size_t i = 0; rc == SQLITE_OK && i < event_cnt; i++) {
-        sqlite3_stmt *q = s->q[Q_SEEN];
-        sqlite3_bind_text(q, 1, events[i].event_id, 36, SQLITE_STATIC);
-        sqlite3_bind_int64(q, 2, events[i].received_ms);
-        rc = store_step(q);
-        if (rc == SQLITE_OK && sqlite3_changes(s->db) == 0) {
+        struct seen_part *p = seen_part_of(s, &events[i], dedup_window_ms, &rc);
+        if (rc == SQLITE_OK && seen_part_add(p, &events[i])) {
             rollup_remove(deltas, &events[i]);
             s->dups[dup_cnt++] = i;
         }
     }
     if (rc == SQLITE_OK)
+        rc = seen_parts_store(s, dedup_window_ms);
+    if (rc == SQLITE_OK)
         rc = rollup_foreach_count(deltas, store_put_count, s);
     if (rc == SQLITE_OK)
         rc = rollup_foreach_sketch(deltas, store_put_sketch, s);
-    if (rc == SQLITE_OK && now - s->last_purge_ms > 10000) {
-        sqlite3_bind_int64(s->q[Q_SEEN_PURGE], 1, now - dedup_window_ms);
-        rc = store_step(s->q[Q_SEEN_PURGE]);
-        s->last_purge_ms = now;
-    }
     if (rc == SQLITE_OK)
         rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
     if (rc == SQLITE_OK) {
+        for (int i = 0; i < s->part_cnt; i++)
+            s->parts[i].touched = 0, s->parts[i].added_len = 0;
         *counted = event_cnt - dup_cnt;
         return STORE_OK;
     }
     if (result != STORE_CONFLICT)
         snprintf(errbuf, errsize, "SQLite: %s", sqlite3_errmsg(s->db));
     sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    seen_parts_drop(s, 0);
     for (size_t i = 0; i < dup_cnt; i++) /* the deltas as they were */
         rollup_add(deltas, &events[s->dups[i]]);
     return result;

@@ -6,16 +6,26 @@
  *   1. for every partition in the batch, a compare-and-set of its stored
  *      next offset from `start` (what this worker read when it got the
  *      partition, or wrote at its last flush) to `next`;
- *   2. for every event, INSERT OR IGNORE of its event_id; an event whose id
- *      is already there (a retry within the dedup window) is taken back out
- *      of the batch's pre-aggregated deltas;
+ *   2. for every event, a look-up of its event_id among those its
+ *      partition counted within the dedup window (seen.h, in memory); an
+ *      event found there (a client retry) is taken back out of the batch's
+ *      pre-aggregated deltas; the new ids are written as one seen_ids row
+ *      per partition;
  *   3. the counter and sketch deltas, one upsert per key.
  * If any compare-and-set finds another value, another worker owns the
  * partition now and has moved it on: the whole transaction rolls back and
  * nothing of the batch is counted (STORE_CONFLICT). So every offset range is
  * counted by exactly one committed transaction: a crash before COMMIT
  * leaves the old offset (the range is read again), a crash after leaves the
- * new one (it is not), and two workers can never both advance it. */
+ * new one (it is not), and two workers can never both advance it.
+ *
+ * The ids in memory are loaded from seen_ids inside the transaction that
+ * first meets the partition, and are trusted only while the chain of
+ * compare-and-sets holds: reading an offset (a new assignment, or after a
+ * conflict) forgets them all, and a failed flush forgets those of the
+ * partitions it touched. Dedup is per partition: a retry is the same
+ * request again, with the same visitor id, so Kafka's key puts it on the
+ * same partition (unless the topic's partition count changes meanwhile). */
 #ifndef AGGREGATOR_STORE_H
 #define AGGREGATOR_STORE_H
 
@@ -25,7 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 /* The consumer skeleton's codes, so a flush result passes straight through. */
 #define STORE_OK CONSUMER_OK
 #define STORE_CONFLICT CONSUMER_CONFLICT
@@ -36,6 +46,9 @@ struct store;
 /* Opens (creating and migrating) the database. NULL with errbuf on error. */
 struct store *store_open(const char *path, char *errbuf, size_t errsize);
 void store_close(struct store *s);
+
+/* Event ids held in memory for dedup, over all partitions. */
+size_t store_seen_count(const struct store *s);
 
 /* The stored next offset of a partition: 0 and *next set, 1 when none is
  * stored yet, STORE_ERROR on a database error. */

@@ -1,4 +1,4 @@
--- activity-tracker counters: the SQLite read schema (schema version 1).
+-- activity-tracker counters: the SQLite read schema (schema version 2).
 --
 -- Stable for other tools (sqlite3 shell, Grafana's SQLite data source):
 -- query the views `counts`, `bot_counts` and `uniques`; the tables behind
@@ -49,12 +49,20 @@ CREATE TABLE IF NOT EXISTS kafka_offsets (
     PRIMARY KEY (topic, partition)
 ) WITHOUT ROWID;
 
--- Client retries: an event_id counts once within the dedup window.
-CREATE TABLE IF NOT EXISTS seen_events (
-    event_id TEXT    NOT NULL PRIMARY KEY,
-    seen_at  INTEGER NOT NULL -- received_at, Unix ms
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS seen_events_by_time ON seen_events (seen_at);
+-- Client retries: an event_id counts once within the dedup window. A retry
+-- carries the same visitor id, which is the Kafka key, so it arrives on the
+-- same partition: each partition's ids are kept apart, one row per flush
+-- (the worker holds them in memory and checks there). Rows leave once
+-- newest_ms is a window older than the partition's newest received_at.
+CREATE TABLE IF NOT EXISTS seen_ids (
+    type        TEXT    NOT NULL, -- the topic's event type
+    partition   INTEGER NOT NULL,
+    newest_ms   INTEGER NOT NULL, -- the newest received_at among them, Unix ms
+    ids         BLOB    NOT NULL  -- event_ids, 16 bytes each
+);
+CREATE INDEX IF NOT EXISTS seen_ids_by_partition ON seen_ids (type, partition, newest_ms);
+-- Schema 1 kept one row per event_id; upgrading forgets them.
+DROP TABLE IF EXISTS seen_events;
 
 CREATE VIEW IF NOT EXISTS counts AS
     SELECT site, type, granularity, bucket, dim, n FROM counters WHERE bot = 0;

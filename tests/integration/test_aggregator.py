@@ -242,6 +242,7 @@ class BadMessagesAndRetries(unittest.TestCase):
                 t.join()  # every batch sent twice: each event must count once
             wait_for_totals(self, db, traffic, timeout=60)
             self.assertEqual(metric(metrics_url, "activity_aggregator_skipped_total"), 6)
+            self.assertEqual(metric(metrics_url, "activity_aggregator_dedup_ids"), 100)
             self.assertEqual(stop(w), 0)
             check_exact(self, db, traffic)
             with open(st.path("aggregator-1.log")) as f:

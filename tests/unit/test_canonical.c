@@ -44,11 +44,26 @@ static void test_pageview_with_props_and_unknown_fields(void **state) {
     assert_string_equal(ev.type, "pageview");
     assert_string_equal(ev.site, "shop");
     assert_string_equal(ev.dim, "/a/b");
-    assert_string_equal(ev.event_id, "0b8e5f2a-9c1d-4e7a-8f3b-2d6c1a9e4b70");
+    assert_memory_equal(ev.event_id,
+                        "\x0b\x8e\x5f\x2a\x9c\x1d\x4e\x7a\x8f\x3b\x2d\x6c\x1a\x9e\x4b\x70", 16);
     assert_int_equal(ev.visitor, hll_hash("v1", 2));
     assert_false(ev.bot);
     assert_int_equal(ev.received_ms - ev.ts_ms, 1000);
     rollup_event_clear(&ev);
+}
+
+static void test_event_id_case_does_not_matter(void **state) {
+    (void)state;
+    struct rollup_event lower, upper;
+    char err[256];
+    assert_int_equal(parse("{\"type\":\"click\"," ID ",\"site\":\"s\",\"anonymous_id\":\"v\","
+                           "\"url\":\"https://s/\",\"target\":\"b\"," TAIL "}", &lower, err), 0);
+    assert_int_equal(parse("{\"type\":\"click\",\"event_id\":\"0B8E5F2A-9C1D-4E7A-8F3B-2D6C1A9E4B70\","
+                           "\"site\":\"s\",\"anonymous_id\":\"v\",\"url\":\"https://s/\",\"target\":\"b\","
+                           TAIL "}", &upper, err), 0);
+    assert_memory_equal(lower.event_id, upper.event_id, 16);
+    rollup_event_clear(&lower);
+    rollup_event_clear(&upper);
 }
 
 static void test_search_escapes_and_unicode(void **state) {
@@ -101,6 +116,12 @@ static void test_hostile_text(void **state) {
     expect_bad("{\"type\":\"pageview\"," ID ",\"site\":\"s\",\"url\":\"https://s/\"," TAIL "}", "visitor id");
     expect_bad("{\"type\":\"pageview\"," ID ",\"site\":\"s\",\"anonymous_id\":\"v\",\"url\":\"https://s/\","
                "\"ts\":\"soon\",\"received_at\":\"2026-11-24T10:00:01Z\",\"bot\":false}", "RFC 3339");
+    expect_bad("{\"type\":\"pageview\",\"event_id\":\"0b8e5f2a-9c1d-4e7a-8f3b-2d6c1a9e4b7\","
+               "\"site\":\"s\",\"anonymous_id\":\"v\",\"url\":\"https://s/\"," TAIL "}", "not a UUID");
+    expect_bad("{\"type\":\"pageview\",\"event_id\":\"0b8e5f2a-9c1d-4e7a-8f3b-2d6c1a9e4b7g\","
+               "\"site\":\"s\",\"anonymous_id\":\"v\",\"url\":\"https://s/\"," TAIL "}", "not a UUID");
+    expect_bad("{\"type\":\"pageview\",\"event_id\":\"0b8e5f2a9c1d-4e7a-8f3b-2d6c1a9e4b70-\","
+               "\"site\":\"s\",\"anonymous_id\":\"v\",\"url\":\"https://s/\"," TAIL "}", "not a UUID");
     expect_bad("{\"type\":\"click\"," ID ",\"site\":\"s\\u001f\",\"anonymous_id\":\"v\",\"url\":\"https://s/\","
                "\"target\":\"b\"," TAIL "}", "control characters");
 }
@@ -126,6 +147,7 @@ static void test_every_truncation_is_rejected(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pageview_with_props_and_unknown_fields),
+        cmocka_unit_test(test_event_id_case_does_not_matter),
         cmocka_unit_test(test_search_escapes_and_unicode),
         cmocka_unit_test(test_future_ts_is_clamped),
         cmocka_unit_test(test_hostile_text),

@@ -114,6 +114,129 @@ static void test_same_event_id_counts_once(void **state) {
     store_close(s);
 }
 
+static void sql(const char *text) {
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, text, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
+static long long seen_rows(void) {
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    long long n = -1;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_prepare_v2(db, "SELECT count(*) FROM seen_ids", -1, &st, NULL);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+/* The ids a worker holds in memory come from the database: a restarted
+ * worker knows them, and so does one that takes a partition back after
+ * another worker counted on it. */
+static void test_ids_outlive_the_worker_and_follow_the_partition(void **state) {
+    (void)state;
+    char err[256];
+    size_t counted;
+    int64_t next;
+    struct store *a, *b;
+    struct rollup_event e1 = mk("00000000-0000-4000-8000-000000000001", "v1");
+    struct rollup_event e2 = mk("00000000-0000-4000-8000-000000000002", "v2");
+    struct consumer_partition p = {"activity.pageview", 0, -1, 1};
+
+    assert_non_null(a = store_open(path, err, sizeof(err)));
+    assert_int_equal(flush(a, &p, &e1, 1, &counted, err), STORE_OK);
+    store_close(a);
+    assert_int_equal(seen_rows(), 1);
+
+    assert_non_null(a = store_open(path, err, sizeof(err)));
+    assert_non_null(b = store_open(path, err, sizeof(err)));
+    p.start = 1, p.next = 2; /* e1 retried: known after the restart */
+    assert_int_equal(flush(a, &p, &e1, 1, &counted, err), STORE_OK);
+    assert_int_equal(counted, 0);
+
+    /* B takes the partition over and counts e2; A gets it back. */
+    assert_int_equal(store_offset(b, "activity.pageview", 0, &next), 0);
+    p.start = 2, p.next = 3;
+    assert_int_equal(flush(b, &p, &e2, 1, &counted, err), STORE_OK);
+    assert_int_equal(counted, 1);
+    assert_int_equal(store_offset(a, "activity.pageview", 0, &next), 0);
+    assert_int_equal(next, 3);
+    p.start = 3, p.next = 4; /* e2 retried: A must know it from B's row */
+    assert_int_equal(flush(a, &p, &e2, 1, &counted, err), STORE_OK);
+    assert_int_equal(counted, 0);
+    assert_int_equal(total(), 2);
+
+    rollup_event_clear(&e1);
+    rollup_event_clear(&e2);
+    store_close(a);
+    store_close(b);
+}
+
+/* A flush that is refused remembers none of its ids. */
+static void test_refused_flush_remembers_nothing(void **state) {
+    (void)state;
+    char err[256];
+    size_t counted;
+    struct store *s;
+    struct rollup_event e1 = mk("00000000-0000-4000-8000-000000000001", "v1");
+    struct consumer_partition p = {"activity.pageview", 0, -1, 1};
+
+    assert_non_null(s = store_open(path, err, sizeof(err)));
+    assert_int_equal(flush(s, &p, &e1, 1, &counted, err), STORE_OK);
+    rollup_event_clear(&e1);
+    e1 = mk("00000000-0000-4000-8000-000000000003", "v3");
+    p.start = 7, p.next = 8; /* a start that is not stored */
+    assert_int_equal(flush(s, &p, &e1, 1, &counted, err), STORE_CONFLICT);
+    /* A database error after the dedup step (here a trigger's). */
+    sql("CREATE TRIGGER fail BEFORE INSERT ON counters BEGIN SELECT RAISE(ABORT, 'disk on fire'); END");
+    p.start = 1, p.next = 2;
+    assert_int_equal(flush(s, &p, &e1, 1, &counted, err), STORE_ERROR);
+    assert_non_null(strstr(err, "disk on fire"));
+    sql("DROP TRIGGER fail");
+    assert_int_equal(flush(s, &p, &e1, 1, &counted, err), STORE_OK);
+    assert_int_equal(counted, 1);
+    assert_int_equal(total(), 2);
+    rollup_event_clear(&e1);
+    store_close(s);
+}
+
+/* Rows leave once the partition's own time is a window past them. */
+static void test_old_rows_are_purged_by_partition_time(void **state) {
+    (void)state;
+    char err[256];
+    size_t counted;
+    struct store *s;
+    struct rollup_event e = mk("00000000-0000-4000-8000-000000000001", "v1");
+    struct rollup *r = rollup_new();
+    struct consumer_partition p = {"activity.pageview", 0, -1, 1};
+
+    assert_non_null(s = store_open(path, err, sizeof(err)));
+    rollup_add(r, &e);
+    assert_int_equal(store_flush(s, &p, 1, &e, 1, r, 60000, &counted, err, 256), STORE_OK);
+    e.event_id[15] = 2;
+    e.received_ms += 30000; /* half a window later: both rows stay */
+    rollup_reset(r);
+    rollup_add(r, &e);
+    p.start = 1, p.next = 2;
+    assert_int_equal(store_flush(s, &p, 1, &e, 1, r, 60000, &counted, err, 256), STORE_OK);
+    assert_int_equal(seen_rows(), 2);
+    e.event_id[15] = 3;
+    e.received_ms += 31000; /* the first row is now out of the window */
+    rollup_reset(r);
+    rollup_add(r, &e);
+    p.start = 2, p.next = 3;
+    assert_int_equal(store_flush(s, &p, 1, &e, 1, r, 60000, &counted, err, 256), STORE_OK);
+    assert_int_equal(seen_rows(), 2);
+    assert_int_equal(total(), 3);
+    rollup_free(r);
+    rollup_event_clear(&e);
+    store_close(s);
+}
+
 static void test_newer_schema_is_refused(void **state) {
     (void)state;
     char err[256];
@@ -129,6 +252,10 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_offset_cas_lets_one_owner_win, setup, teardown),
         cmocka_unit_test_setup_teardown(test_same_event_id_counts_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ids_outlive_the_worker_and_follow_the_partition, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_refused_flush_remembers_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_old_rows_are_purged_by_partition_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer_schema_is_refused, setup, teardown),
     };
     return cmocka_run_group_tests_name("store", tests, NULL, NULL);
