@@ -14,9 +14,12 @@ static atomic_long skipped_total, counted_total, duplicates_total, dedup_ids;
 
 /* A batch: parsed events (kept for the dedup step), their pre-aggregated
  * deltas, and, once handed over, the offset ranges it covers (their topic
- * names are the skeleton's, valid until discard returns: consumer.h). */
+ * names are the skeleton's, valid until discard returns: consumer.h). The
+ * writer builds the deltas, before its transaction: the consumer thread,
+ * which parses every message, is the busier of the two. */
 struct batch {
     struct rollup *deltas;
+    int rolled_up; /* deltas hold every event */
     struct rollup_event *events;
     size_t cnt, cap;
     struct consumer_partition *parts;
@@ -43,6 +46,7 @@ static void batch_clear(struct batch *b) {
     b->cnt = 0;
     b->part_cnt = 0;
     rollup_reset(b->deltas);
+    b->rolled_up = 0;
 }
 
 static void batch_set_parts(struct batch *b, const struct consumer_partition *parts, int cnt) {
@@ -55,16 +59,24 @@ static void batch_set_parts(struct batch *b, const struct consumer_partition *pa
     b->part_cnt = cnt;
 }
 
-/* One attempt to store a batch (store.h says what an attempt guarantees). */
+/* One attempt to store a batch (store.h says what an attempt guarantees);
+ * a stored batch is cleared here too, off the consumer thread. */
 static int batch_store(struct counter_sink *s, struct batch *b) {
     char errbuf[512];
     size_t counted;
-    int rc = store_flush(s->store, b->parts, b->part_cnt, b->events, b->cnt, b->deltas,
-                         s->dedup_window_ms, &counted, errbuf, sizeof(errbuf));
+    int rc;
+    if (!b->rolled_up) {
+        for (size_t i = 0; i < b->cnt; i++)
+            rollup_add(b->deltas, &b->events[i]);
+        b->rolled_up = 1;
+    }
+    rc = store_flush(s->store, b->parts, b->part_cnt, b->events, b->cnt, b->deltas,
+                     s->dedup_window_ms, &counted, errbuf, sizeof(errbuf));
     atomic_store(&dedup_ids, (long)store_seen_count(s->store));
     if (rc == STORE_OK) {
         atomic_fetch_add(&counted_total, (long)counted);
         atomic_fetch_add(&duplicates_total, (long)(b->cnt - counted));
+        batch_clear(b);
     } else {
         log_warn("flush of %zu events: %s", b->cnt, errbuf);
     }
@@ -138,8 +150,7 @@ static void sink_add(void *ctx, const rd_kafka_message_t *m) {
                  (long long)m->offset, errbuf);
         return;
     }
-    b->events[b->cnt].partition = m->partition;
-    rollup_add(b->deltas, &b->events[b->cnt++]);
+    b->events[b->cnt++].partition = m->partition;
 }
 
 static int sink_flush(void *ctx, const struct consumer_partition *parts, int cnt) {

@@ -2,9 +2,9 @@
  * (consumer.h): Kafka messages in, counters in SQLite (store.h) out.
  *
  * Two threads share the work so that one worker uses two cores: the
- * consumer thread parses each message and pre-aggregates it into the
- * current batch; a writer thread stores the previous batch with
- * store_flush() meanwhile. At most one batch is being stored at a time, and
+ * consumer thread parses each message into the current batch; a writer
+ * thread meanwhile pre-aggregates the previous batch, stores it with
+ * store_flush() and frees it. At most one batch is being stored at a time, and
  * batches are stored in the order they were cut, so the offset
  * compare-and-set chain of store.h holds unchanged: batch N+1's expected
  * start offsets are batch N's next offsets, and N is committed (or has

@@ -34,7 +34,7 @@ int main(int argc, char **argv) {
          "reads PREFIX.pageview, PREFIX.click, PREFIX.search", &topic_prefix, 0, 0, NULL},
         {"flush-ms", CONFIG_INT, "500", "store the batch at least this often (ms)", &flush_ms,
          10, 600000, NULL},
-        {"flush-events", CONFIG_INT, "20000", "or when it holds this many events",
+        {"flush-events", CONFIG_INT, "100000", "or when it holds this many events",
          &flush_events, 1, 10000000, NULL},
         {"dedup-window", CONFIG_INT, "3600",
          "seconds an event_id is remembered: a retry within it counts once", &dedup_window, 0,

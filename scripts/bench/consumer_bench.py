@@ -6,10 +6,11 @@ reads another's data.
       the baseline: COUNT canonical events pre-filled, read by a plain
       librdkafka consumer that discards them; prints "events/s R".
   rate BUILD DIR COUNT WORKERS
-      WORKERS aggregators join one group on empty topics and settle; then
-      COUNT events are produced (faster than the workers read, so they work
-      from a backlog); prints "events/s R", timed from the first stored flush
-      to the moment the stored offsets cover all COUNT events.
+      WORKERS aggregators join one group on empty topics and settle (so no
+      rebalance falls in the timing), are paused (SIGSTOP) while COUNT
+      events are produced (so the producer does not share the cores with
+      them), and resumed: timed from then to the moment the stored offsets
+      cover all COUNT events. Prints "events/s R".
   e2e BUILD DIR SECONDS RATE
       ingest + one aggregator; RATE events/s in batches of 100 for SECONDS,
       plus a probe event (its own site) every 100 ms; prints "p50_ms P p95_ms P"
@@ -95,16 +96,18 @@ def rate(build, d, count, workers):
     procs = [aggregator(build, brokers, db, "bench-rate", d) for _ in range(workers)]
     try:
         time.sleep(6)  # the group forms and settles before any data
-        prefill(build, brokers, count)
-        t0 = first = None
-        n, deadline = 0, time.time() + 300
-        while time.time() < deadline:
-            n = stored(db)
-            if n and t0 is None:
-                t0, first = time.time(), n
-            if n >= count:
-                break
+        for p in procs:  # well within session.timeout.ms (45 s)
+            p.send_signal(signal.SIGSTOP)
+        try:
+            prefill(build, brokers, count)
+        finally:
+            for p in procs:
+                p.send_signal(signal.SIGCONT)
+        t0, first = time.time(), stored(db)
+        n, deadline = first, t0 + 300
+        while n < count and time.time() < deadline:
             time.sleep(0.02)
+            n = stored(db)
         t1 = time.time()
         if n < count:
             sys.exit("aggregator: only %d of %d events stored" % (n, count))
