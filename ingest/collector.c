@@ -71,7 +71,12 @@ struct collector *collector_new(const struct collector_options *opts) {
 }
 
 void collector_set_producer(struct collector *c, struct producer *p) {
+    const char *topics[SCHEMA_TYPE_CNT + 1];
+    for (int t = 0; t < SCHEMA_TYPE_CNT; t++)
+        topics[t] = c->topics[t];
+    topics[SCHEMA_TYPE_CNT] = c->topic_invalid;
     c->producer = p;
+    producer_warm(p, topics, SCHEMA_TYPE_CNT + 1, 5000);
 }
 
 void collector_begin_shutdown(struct collector *c) { atomic_store(&c->closing, 1); }

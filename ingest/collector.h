@@ -34,6 +34,7 @@ struct collector;
 
 /* The options' strings must outlive the collector. */
 struct collector *collector_new(const struct collector_options *opts);
+/* Also looks the collector's topics up in Kafka (up to 5 s). */
 void collector_set_producer(struct collector *c, struct producer *p);
 
 /* MHD callbacks; cls is the collector. */

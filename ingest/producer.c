@@ -10,6 +10,8 @@
 
 struct producer {
     rd_kafka_t *rk;
+    rd_kafka_topic_t *topics[PRODUCER_MAX_TOPICS]; /* known from the start */
+    int topic_cnt;
     producer_delivery_cb *cb;
     pthread_t poller;
     atomic_int stop;
@@ -112,12 +114,32 @@ int producer_check_ready(struct producer *p, int timeout_ms, char *errbuf,
     return 0;
 }
 
+void producer_warm(struct producer *p, const char *const *topics, int cnt, int timeout_ms) {
+    const struct rd_kafka_metadata *md;
+    rd_kafka_resp_err_t err;
+    for (int i = 0; i < cnt && p->topic_cnt < PRODUCER_MAX_TOPICS; i++)
+        p->topics[p->topic_cnt++] = rd_kafka_topic_new(p->rk, topics[i], NULL);
+    /* all_topics 0 and no topic: the locally known ones, i.e. these. */
+    err = rd_kafka_metadata(p->rk, 0, NULL, &md, timeout_ms);
+    if (err) {
+        log_warn("Kafka metadata for the topics: %s; the first events will wait for it",
+                 rd_kafka_err2str(err));
+        return;
+    }
+    for (int i = 0; i < md->topic_cnt; i++)
+        if (md->topics[i].err)
+            log_warn("topic %s: %s", md->topics[i].topic, rd_kafka_err2str(md->topics[i].err));
+    rd_kafka_metadata_destroy(md);
+}
+
 int producer_close(struct producer *p, int timeout_ms) {
     int left;
     rd_kafka_flush(p->rk, timeout_ms);
     left = rd_kafka_outq_len(p->rk);
     atomic_store(&p->stop, 1);
     pthread_join(p->poller, NULL);
+    for (int i = 0; i < p->topic_cnt; i++)
+        rd_kafka_topic_destroy(p->topics[i]);
     rd_kafka_destroy(p->rk);
     free(p);
     return left;

@@ -31,6 +31,13 @@ rd_kafka_resp_err_t producer_send(struct producer *p, const char *topic,
                                   size_t len, const char *schema_id,
                                   void *opaque);
 
+#define PRODUCER_MAX_TOPICS 8
+
+/* Looks the topics' partition leaders up now (waiting up to timeout_ms),
+ * so that the first requests do not each wait ~0.1-0.5 s for that lookup;
+ * warns about a topic the cluster does not know. */
+void producer_warm(struct producer *p, const char *const *topics, int cnt, int timeout_ms);
+
 /* Messages produced but not yet reported. */
 int producer_queue_len(struct producer *p);
 

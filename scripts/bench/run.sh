@@ -4,7 +4,7 @@
 # a shared, noisy host. Loopback only; every process is stopped by pid.
 #   BENCH_SECONDS   length of each wrk run (default 10)
 #   BENCH_CONNS     wrk connections (default 128)
-#   BENCH_AGG_EVENTS events pre-filled for the aggregator and export rows (default 300000)
+#   BENCH_AGG_EVENTS events pre-filled for the aggregator and export rows (default 600000)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 secs=${BENCH_SECONDS:-10}
@@ -101,7 +101,7 @@ base_eps=$(build/bench/producer-baseline "$brokers" activity.pageview "$base_cou
 stop_pids() { for p in "$@"; do kill -TERM "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; }
 stop_pids "${pids[@]}"   # the ingest stack is done; give the cores back
 pids=()
-agg_count=${BENCH_AGG_EVENTS:-300000}
+agg_count=${BENCH_AGG_EVENTS:-600000}
 agg=(python3 scripts/bench/consumer_bench.py)
 consume_eps=$("${agg[@]}" consume build "$tmp" "$agg_count" | awk '{print $2}')
 agg1_eps=$("${agg[@]}" rate build "$tmp" "$agg_count" 1 | awk '{print $2}')
