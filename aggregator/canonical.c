@@ -235,8 +235,8 @@ int canonical_parse(const char *json, size_t len, int64_t max_future_ms,
         skip_ws(&s);
         if (s.p >= s.end || *s.p++ != ':') { s.err = "expected ':'"; goto bad; }
         skip_ws(&s);
-        for (k = 0; k < K_CNT; k++)
-            if (!strcmp(key, keys[k])) break;
+        for (k = 0; k < K_CNT; k++) /* most keys are no known one: test a byte first */
+            if (key[0] == keys[k][0] && !strcmp(key, keys[k])) break;
         if (k < K_CNT && have[k]) { s.err = "duplicate field"; goto bad; }
         if (k == K_BOT) {
             if (!scan_literal(&s, "true")) bot = 1;
