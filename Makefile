@@ -29,7 +29,7 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 LIB_OBJ := $(call obj,$(COMMON_SRC) $(SCHEMA_SRC))
 
 WORKER_SRC := aggregator/consumer.c aggregator/worker_metrics.c aggregator/canonical.c \
-              aggregator/rollup.c aggregator/hll.c common/http.c
+              aggregator/rollup.c aggregator/arena.c aggregator/hll.c common/http.c
 STORE_SRC := aggregator/store.c aggregator/seen.c
 AGGREGATOR_SRC := aggregator/main.c aggregator/counter_sink.c $(STORE_SRC) $(WORKER_SRC)
 EXPORT_SRC := aggregator/export_main.c aggregator/export_sink.c aggregator/export_ledger.c \
@@ -40,6 +40,7 @@ PROGRAMS := $(BUILD)/activity-devbroker $(BUILD)/activity-ingest \
 UNIT_TESTS := $(BUILD)/tests/test_schema $(BUILD)/tests/test_timefmt \
               $(BUILD)/tests/test_enrich $(BUILD)/tests/test_config \
               $(BUILD)/tests/test_hll $(BUILD)/tests/test_seen $(BUILD)/tests/test_store \
+              $(BUILD)/tests/test_arena \
               $(BUILD)/tests/test_canonical $(BUILD)/tests/test_counter_sink
 TEST_TOOLS := $(BUILD)/tests/topic-dump $(BUILD)/tests/topic-produce
 BENCH_TOOLS := $(BUILD)/bench/producer-baseline $(BUILD)/bench/consumer-baseline
@@ -88,13 +89,14 @@ $(BUILD)/tests/test_config: $(call obj,tests/unit/test_config.c) $(LIB_OBJ)
 $(BUILD)/tests/test_enrich: $(call obj,tests/unit/test_enrich.c ingest/enrich.c) $(LIB_OBJ)
 $(BUILD)/tests/test_hll: $(call obj,tests/unit/test_hll.c aggregator/hll.c) $(LIB_OBJ)
 $(BUILD)/tests/test_seen: $(call obj,tests/unit/test_seen.c aggregator/seen.c) $(LIB_OBJ)
+$(BUILD)/tests/test_arena: $(call obj,tests/unit/test_arena.c aggregator/arena.c) $(LIB_OBJ)
 $(BUILD)/tests/test_store: $(call obj,tests/unit/test_store.c $(STORE_SRC) aggregator/rollup.c \
-                             aggregator/canonical.c aggregator/hll.c) $(BUILD)/obj/gen/counters_sql.o $(LIB_OBJ)
+                             aggregator/canonical.c aggregator/arena.c aggregator/hll.c) $(BUILD)/obj/gen/counters_sql.o $(LIB_OBJ)
 $(BUILD)/tests/test_canonical: $(call obj,tests/unit/test_canonical.c aggregator/canonical.c \
-                                 aggregator/rollup.c aggregator/hll.c) $(LIB_OBJ)
+                                 aggregator/rollup.c aggregator/arena.c aggregator/hll.c) $(LIB_OBJ)
 $(BUILD)/tests/test_counter_sink: $(call obj,tests/unit/test_counter_sink.c aggregator/counter_sink.c \
                                     $(STORE_SRC) aggregator/rollup.c aggregator/canonical.c \
-                                    aggregator/hll.c) $(BUILD)/obj/gen/counters_sql.o $(LIB_OBJ)
+                                    aggregator/arena.c aggregator/hll.c) $(BUILD)/obj/gen/counters_sql.o $(LIB_OBJ)
 $(UNIT_TESTS):
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka

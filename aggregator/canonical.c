@@ -198,10 +198,10 @@ static int skip_value(struct scan *s) {
 }
 
 /* The path of an http(s) URL, without query or fragment; "/" if none. */
-static char *url_path(const char *url) {
+static char *url_path(struct arena *strings, const char *url) {
     const char *p = strstr(url, "://");
     p = p ? strchr(p + 3, '/') : NULL;
-    return p ? strndup(p, strcspn(p, "?#")) : strdup("/");
+    return p ? arena_strndup(strings, p, strcspn(p, "?#")) : arena_strndup(strings, "/", 1);
 }
 
 static int scan_literal(struct scan *s, const char *lit) {
@@ -211,7 +211,7 @@ static int scan_literal(struct scan *s, const char *lit) {
     return 0;
 }
 
-int canonical_parse(const char *json, size_t len, int64_t max_future_ms,
+int canonical_parse(const char *json, size_t len, int64_t max_future_ms, struct arena *strings,
                     struct rollup_event *ev, char *errbuf, size_t errsize) {
     struct scan s = {json, json + len, NULL};
     /* One buffer for every kept string: cheaper than an allocation each. */
@@ -307,8 +307,8 @@ int canonical_parse(const char *json, size_t len, int64_t max_future_ms,
         snprintf(errbuf, errsize, "event_id is not a UUID");
         return -1;
     }
-    ev->site = strdup(vals[K_SITE]);
-    ev->dim = ev->type[0] == 'p' ? url_path(dim) : strdup(dim);
+    ev->site = arena_strndup(strings, vals[K_SITE], strlen(vals[K_SITE]));
+    ev->dim = ev->type[0] == 'p' ? url_path(strings, dim) : arena_strndup(strings, dim, strlen(dim));
     {
         const char *v = have[K_ANON] ? vals[K_ANON] : vals[K_USER];
         ev->visitor = hll_hash(v, strlen(v));

@@ -12,6 +12,7 @@
 #ifndef AGGREGATOR_CANONICAL_H
 #define AGGREGATOR_CANONICAL_H
 
+#include "arena.h"
 #include "rollup.h"
 
 #include <stddef.h>
@@ -19,8 +20,9 @@
 
 /* Parses one canonical event. ts later than received_at + max_future_ms is
  * clamped to received_at (a client clock far ahead). Returns 0, or -1 with
- * errbuf saying what is wrong. Release with rollup_event_clear. */
-int canonical_parse(const char *json, size_t len, int64_t max_future_ms,
+ * errbuf saying what is wrong. The event's site and dim are copied into
+ * strings and live until its reset. */
+int canonical_parse(const char *json, size_t len, int64_t max_future_ms, struct arena *strings,
                     struct rollup_event *ev, char *errbuf, size_t errsize);
 
 #endif

@@ -21,6 +21,7 @@ struct batch {
     struct rollup *deltas;
     int rolled_up; /* deltas hold every event */
     struct rollup_event *events;
+    struct arena strings; /* the events' site and dim */
     size_t cnt, cap;
     struct consumer_partition *parts;
     int part_cnt, part_cap;
@@ -41,8 +42,7 @@ struct counter_sink {
 };
 
 static void batch_clear(struct batch *b) {
-    for (size_t i = 0; i < b->cnt; i++)
-        rollup_event_clear(&b->events[i]);
+    arena_reset(&b->strings);
     b->cnt = 0;
     b->part_cnt = 0;
     rollup_reset(b->deltas);
@@ -141,8 +141,8 @@ static void sink_add(void *ctx, const rd_kafka_message_t *m) {
         if (!(b->events = realloc(b->events, b->cap * sizeof(*b->events))))
             abort();
     }
-    if (canonical_parse(m->payload ? m->payload : "", m->len, s->max_future_ms, &b->events[b->cnt],
-                        errbuf, sizeof(errbuf))) {
+    if (canonical_parse(m->payload ? m->payload : "", m->len, s->max_future_ms, &b->strings,
+                        &b->events[b->cnt], errbuf, sizeof(errbuf))) {
         /* Something other than ingest produced it: count it, say where it
          * is, and move on; it must never stop the worker. */
         atomic_fetch_add(&skipped_total, 1);
@@ -240,6 +240,7 @@ void counter_sink_free(struct counter_sink *s) {
     pthread_join(s->writer, NULL);
     for (int i = 0; i < 2; i++) {
         free(s->batches[i].events);
+        arena_free(&s->batches[i].strings);
         free(s->batches[i].parts);
         rollup_free(s->batches[i].deltas);
     }

@@ -1,14 +1,10 @@
 #include "rollup.h"
 
+#include "arena.h"
+
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
-
-void rollup_event_clear(struct rollup_event *ev) {
-    free(ev->site);
-    free(ev->dim);
-    ev->site = ev->dim = NULL;
-}
 
 const char *rollup_granularity_name(enum rollup_granularity g) {
     static const char *names[] = {"minute", "hour", "day"};
@@ -48,14 +44,6 @@ struct entry {
     struct hll *sketch; /* sketches */
 };
 
-/* Keys live in chunks freed together at reset: one allocation per 64 KiB
- * of keys rather than one per key. */
-struct chunk {
-    struct chunk *next;
-    size_t used, cap;
-    char data[];
-};
-
 /* Longest key: a dimension and a site (each <= 4096 bytes, and a site
  * <= 256, both enforced by canonical_parse), two NULs and the header. */
 #define ROLLUP_KEY_MAX (HEADER_LEN + 256 + 4096 + 2)
@@ -63,7 +51,7 @@ struct chunk {
 struct rollup {
     struct entry *slots;
     size_t cap, used;
-    struct chunk *chunks;
+    struct arena keys;
 };
 
 struct rollup *rollup_new(void) {
@@ -74,22 +62,6 @@ struct rollup *rollup_new(void) {
     if (!(r->slots = calloc(r->cap, sizeof(*r->slots))))
         abort();
     return r;
-}
-
-static const char *rollup_keep(struct rollup *r, const char *key, size_t len) {
-    struct chunk *c = r->chunks;
-    if (!c || c->cap - c->used < len) {
-        size_t cap = len > 65536 ? len : 65536;
-        if (!(c = malloc(sizeof(*c) + cap)))
-            abort();
-        c->next = r->chunks;
-        c->used = 0;
-        c->cap = cap;
-        r->chunks = c;
-    }
-    memcpy(c->data + c->used, key, len);
-    c->used += len;
-    return c->data + c->used - len;
 }
 
 static void rollup_grow(struct rollup *r) {
@@ -117,7 +89,7 @@ static struct entry *rollup_slot(struct rollup *r, const char *key, size_t len, 
     for (i = h & (r->cap - 1); r->slots[i].key; i = (i + 1) & (r->cap - 1))
         if (r->slots[i].hash == h && r->slots[i].len == len && !memcmp(r->slots[i].key, key, len))
             return &r->slots[i];
-    r->slots[i].key = rollup_keep(r, key, len);
+    r->slots[i].key = arena_strndup(&r->keys, key, len);
     r->slots[i].len = (uint32_t)len;
     r->slots[i].hash = h;
     r->used++;
@@ -244,17 +216,14 @@ void rollup_reset(struct rollup *r) {
         free(r->slots[i].sketch);
     memset(r->slots, 0, r->cap * sizeof(*r->slots));
     r->used = 0;
-    while (r->chunks) {
-        struct chunk *next = r->chunks->next;
-        free(r->chunks);
-        r->chunks = next;
-    }
+    arena_reset(&r->keys);
 }
 
 void rollup_free(struct rollup *r) {
     if (!r)
         return;
     rollup_reset(r);
+    arena_free(&r->keys);
     free(r->slots);
     free(r);
 }

@@ -18,8 +18,8 @@ enum rollup_granularity { ROLLUP_MINUTE, ROLLUP_HOUR, ROLLUP_DAY, ROLLUP_GRAN_CN
 struct rollup_event {
     uint8_t event_id[16]; /* the UUID's bytes */
     int32_t partition;    /* where Kafka delivered it (set by the sink) */
-    char *site;
-    char *dim;         /* path, target or query */
+    const char *site;  /* site and dim: in the parser's arena (canonical.h) */
+    const char *dim;   /* path, target or query */
     const char *type;  /* "pageview", "click", "search" */
     uint64_t visitor;  /* hll_hash of anonymous_id, else user_id */
     int64_t ts_ms;     /* event time, clamped (see canonical_parse) */
@@ -27,8 +27,6 @@ struct rollup_event {
     int bot;
     int zero_result;   /* a search with results == 0 */
 };
-
-void rollup_event_clear(struct rollup_event *ev);
 
 const char *rollup_granularity_name(enum rollup_granularity g);
 /* Start of the bucket holding ts_ms, in Unix seconds. */
