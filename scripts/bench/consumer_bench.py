@@ -12,9 +12,10 @@ reads another's data.
       them), and resumed: timed from then to the moment the stored offsets
       cover all COUNT events. Prints "events/s R".
   e2e BUILD DIR SECONDS RATE
-      ingest + one aggregator; RATE events/s in batches of 100 for SECONDS,
-      plus a probe event (its own site) every 100 ms; prints "p50_ms P p95_ms P"
-      of probe POST-sent -> visible in the counts view.
+      ingest + one aggregator; once the aggregator has counted a first event
+      (it has joined its group), RATE events/s in batches of 100, and after
+      a second of that a probe event (its own site) every 100 ms for SECONDS;
+      prints "p50_ms P p95_ms P" of probe POST-sent -> visible in counts.
   export BUILD DIR COUNT
       COUNT events pre-filled, then one exporter: timed from its first
       commit until the files are published and the day closed (manifests
@@ -167,15 +168,31 @@ def e2e(build, d, seconds, per_sec):
             time.sleep(0.01)
         con.close()
 
+    def visible(site):
+        try:
+            con = sqlite3.connect("file:%s?mode=ro" % db, uri=True, timeout=5)
+            try:
+                return con.execute("SELECT 1 FROM counts WHERE site = ?", (site,)).fetchone()
+            finally:
+                con.close()
+        except sqlite3.OperationalError:
+            return None
+
     try:
-        while stored(db) == 0 and not os.path.exists(db):
+        # Steady state only: the worker has joined its group and counts (one
+        # event seen through), and the load runs a second before the probes.
+        post(url, [event("warm-up", 0)])
+        deadline = time.time() + 60
+        while not visible("warm-up"):
+            if time.time() > deadline:
+                sys.exit("e2e: the aggregator counted nothing within 60 s")
             time.sleep(0.1)
-        time.sleep(2)  # let the worker join its group
         threads = 4
         loaders = [threading.Thread(target=load, args=(threads,)) for _ in range(threads)]
         watcher = threading.Thread(target=watch)
         for t in loaders:
             t.start()
+        time.sleep(1)
         watcher.start()
         probes()
         stop_time = time.time()
