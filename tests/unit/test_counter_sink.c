@@ -18,19 +18,6 @@
 
 #include "tmp_db.h"
 
-static long long query(const char *sql) {
-    sqlite3 *db;
-    sqlite3_stmt *st;
-    long long n = -1;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        n = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return n;
-}
-
 static long long pageviews(void) {
     return query("SELECT coalesce(sum(n),0) FROM counts WHERE type='pageview' AND "
                  "granularity='day' AND dim=''");

@@ -51,17 +51,7 @@ static int flush(struct store *s, struct consumer_partition *p, struct rollup_ev
 }
 
 static long long total(void) {
-    sqlite3 *db;
-    sqlite3_stmt *st;
-    long long n = -1;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    sqlite3_prepare_v2(db, "SELECT coalesce(sum(n),0) FROM counts WHERE granularity='day' AND dim=''",
-                       -1, &st, NULL);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        n = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return n;
+    return query("SELECT coalesce(sum(n),0) FROM counts WHERE granularity='day' AND dim=''");
 }
 
 static void test_offset_cas_lets_one_owner_win(void **state) {
@@ -126,19 +116,6 @@ static void sql(const char *text) {
     sqlite3_close(db);
 }
 
-static long long seen_rows(void) {
-    sqlite3 *db;
-    sqlite3_stmt *st;
-    long long n = -1;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    sqlite3_prepare_v2(db, "SELECT count(*) FROM seen_ids", -1, &st, NULL);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        n = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return n;
-}
-
 /* The ids a worker holds in memory come from the database: a restarted
  * worker knows them, and so does one that takes a partition back after
  * another worker counted on it. */
@@ -155,7 +132,7 @@ static void test_ids_outlive_the_worker_and_follow_the_partition(void **state) {
     assert_non_null(a = store_open(path, err, sizeof(err)));
     assert_int_equal(flush(a, &p, &e1, 1, &counted, err), STORE_OK);
     store_close(a);
-    assert_int_equal(seen_rows(), 1);
+    assert_int_equal(query("SELECT count(*) FROM seen_ids"), 1);
 
     assert_non_null(a = store_open(path, err, sizeof(err)));
     assert_non_null(b = store_open(path, err, sizeof(err)));
@@ -224,14 +201,14 @@ static void test_old_rows_are_purged_by_partition_time(void **state) {
     rollup_add(r, &e);
     p.start = 1, p.next = 2;
     assert_int_equal(store_flush(s, &p, 1, &e, 1, r, 60000, &counted, err, 256), STORE_OK);
-    assert_int_equal(seen_rows(), 2);
+    assert_int_equal(query("SELECT count(*) FROM seen_ids"), 2);
     e.event_id[15] = 3;
     e.received_ms += 31000; /* the first row is now out of the window */
     rollup_reset(r);
     rollup_add(r, &e);
     p.start = 2, p.next = 3;
     assert_int_equal(store_flush(s, &p, 1, &e, 1, r, 60000, &counted, err, 256), STORE_OK);
-    assert_int_equal(seen_rows(), 2);
+    assert_int_equal(query("SELECT count(*) FROM seen_ids"), 2);
     assert_int_equal(total(), 3);
     rollup_free(r);
     store_close(s);
