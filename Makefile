@@ -3,7 +3,7 @@
 
 BUILD ?= build
 SAN   ?=
-PKGS  := rdkafka libmicrohttpd jansson sqlite3 zlib libcrypto
+PKGS  := rdkafka libmicrohttpd jansson sqlite3 zlib libdeflate libcrypto
 
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -g -Wall -Wextra -Werror -Wshadow \
                -Wstrict-prototypes -Wformat=2 -Icommon -Ischema -Iingest -Iaggregator -Iweb

@@ -2,9 +2,10 @@
  *
  * Each partition writes one open file at a time (a new one whenever the
  * hour of received_at changes, so every file holds one contiguous offset
- * range). Between commits the rows are compressed into memory as one gzip
- * member; a commit appends that member to the file under OUT/_tmp/, fsyncs,
- * and writes the ledger (export_ledger.h has the argument). Files are
+ * range). Between commits the rows are compressed into memory as gzip
+ * members of 64 KiB of rows each; a commit appends them to the file under
+ * OUT/_tmp/, fsyncs, and writes the ledger (export_ledger.h has the
+ * argument). Files are
  * published by rename into type=T/dt=D/hour=H/ when they reach --max-rows,
  * --max-bytes or --max-age, when the hour changes, and when the exporter
  * stops. Multi-member gzip is standard (RFC 1952): gzip, zcat, Python,

@@ -9,7 +9,7 @@
 set -euo pipefail
 
 pkgs=(build-essential pkg-config librdkafka-dev libmicrohttpd-dev libjansson-dev
-      libsqlite3-dev libcmocka-dev zlib1g-dev libssl-dev python3 sqlite3)
+      libsqlite3-dev libcmocka-dev zlib1g-dev libdeflate-dev libssl-dev python3 sqlite3)
 case "${1:-}" in
   --test)
     pkgs+=(postgresql postgresql-client chromium)
