@@ -8,9 +8,11 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static atomic_long skipped_total, counted_total, duplicates_total, dedup_ids;
+static atomic_long stores_total, store_us_total; /* the writer's transactions */
 
 /* A batch: parsed events (kept for the dedup step), their pre-aggregated
  * deltas, and, once handed over, the offset ranges it covers (their topic
@@ -64,14 +66,20 @@ static void batch_set_parts(struct batch *b, const struct consumer_partition *pa
 static int batch_store(struct counter_sink *s, struct batch *b) {
     char errbuf[512];
     size_t counted;
+    struct timespec t0, t1;
     int rc;
     if (!b->rolled_up) {
         for (size_t i = 0; i < b->cnt; i++)
             rollup_add(b->deltas, &b->events[i]);
         b->rolled_up = 1;
     }
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     rc = store_flush(s->store, b->parts, b->part_cnt, b->events, b->cnt, b->deltas,
                      s->dedup_window_ms, &counted, errbuf, sizeof(errbuf));
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    atomic_fetch_add(&stores_total, 1);
+    atomic_fetch_add(&store_us_total,
+                     (long)((t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000));
     atomic_store(&dedup_ids, (long)store_seen_count(s->store));
     if (rc == STORE_OK) {
         atomic_fetch_add(&counted_total, (long)counted);
@@ -259,9 +267,16 @@ void counter_sink_metrics(FILE *f) {
                "activity_aggregator_skipped_total %ld\n"
                "# HELP activity_aggregator_dedup_ids Event ids held in memory for retry dedup.\n"
                "# TYPE activity_aggregator_dedup_ids gauge\n"
-               "activity_aggregator_dedup_ids %ld\n",
+               "activity_aggregator_dedup_ids %ld\n"
+               "# HELP activity_aggregator_stores_total SQLite transactions of the writer thread.\n"
+               "# TYPE activity_aggregator_stores_total counter\n"
+               "activity_aggregator_stores_total %ld\n"
+               "# HELP activity_aggregator_store_seconds_total Time in the writer's transactions.\n"
+               "# TYPE activity_aggregator_store_seconds_total counter\n"
+               "activity_aggregator_store_seconds_total %.6f\n",
             atomic_load(&counted_total), atomic_load(&duplicates_total),
-            atomic_load(&skipped_total), atomic_load(&dedup_ids));
+            atomic_load(&skipped_total), atomic_load(&dedup_ids), atomic_load(&stores_total),
+            atomic_load(&store_us_total) / 1e6);
 }
 
 void counter_sink_totals(long *counted, long *duplicates, long *skipped) {

@@ -243,6 +243,8 @@ class BadMessagesAndRetries(unittest.TestCase):
             wait_for_totals(self, db, traffic, timeout=60)
             self.assertEqual(metric(metrics_url, "activity_aggregator_skipped_total"), 6)
             self.assertEqual(metric(metrics_url, "activity_aggregator_dedup_ids"), 100)
+            self.assertGreaterEqual(metric(metrics_url, "activity_aggregator_stores_total"), 1)
+            self.assertGreater(metric(metrics_url, "activity_aggregator_store_seconds_total"), 0)
             self.assertEqual(stop(w), 0)
             check_exact(self, db, traffic)
             with open(st.path("aggregator-1.log")) as f:
