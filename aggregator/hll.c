@@ -1,5 +1,7 @@
 #include "hll.h"
 
+#include "mix64.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -9,12 +11,7 @@ uint64_t hll_hash(const char *s, size_t len) {
         h ^= (unsigned char)s[i];
         h *= 1099511628211ULL;
     }
-    h ^= h >> 30;
-    h *= 0xbf58476d1ce4e5b9ULL;
-    h ^= h >> 27;
-    h *= 0x94d049bb133111ebULL;
-    h ^= h >> 31;
-    return h;
+    return mix64(h);
 }
 
 void hll_add_hash(struct hll *h, uint64_t hash) {

@@ -1,6 +1,7 @@
 #include "rollup.h"
 
 #include "arena.h"
+#include "mix64.h"
 
 #include <assert.h>
 #include <stdlib.h>
@@ -96,21 +97,12 @@ static struct entry *rollup_slot(struct rollup *r, const char *key, size_t len, 
     return &r->slots[i];
 }
 
-/* splitmix64's finaliser: spreads the header fields over every bit. */
-static uint64_t mix(uint64_t h) {
-    h ^= h >> 30;
-    h *= 0xbf58476d1ce4e5b9ULL;
-    h ^= h >> 27;
-    h *= 0x94d049bb133111ebULL;
-    return h ^ (h >> 31);
-}
-
 static uint64_t rollup_header(char *key, int kind, int g, int bot, int type, int64_t bucket,
                               uint64_t strings_hash) {
     struct key_header hd = {(uint8_t)kind, (uint8_t)g, (uint8_t)bot, (uint8_t)type, {0}};
     memcpy(hd.bucket, &bucket, sizeof(bucket));
     memcpy(key, &hd, HEADER_LEN);
-    return mix(strings_hash ^ mix((uint64_t)bucket ^ (uint64_t)(kind | g << 8 | bot << 16 |
+    return mix64(strings_hash ^ mix64((uint64_t)bucket ^ (uint64_t)(kind | g << 8 | bot << 16 |
                                                                 type << 24) << 32));
 }
 

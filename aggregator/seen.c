@@ -1,5 +1,7 @@
 #include "seen.h"
 
+#include "mix64.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,19 +20,11 @@ struct seen {
 
 enum { MIN_SLOTS = 1024 };
 
-static uint64_t mix(uint64_t k) { /* MurmurHash3's finaliser */
-    k ^= k >> 33;
-    k *= 0xff51afd7ed558ccdull;
-    k ^= k >> 33;
-    k *= 0xc4ceb9fe1a85ec53ull;
-    return k ^ k >> 33;
-}
-
 static size_t slot_index(uint64_t hi, uint64_t lo, size_t mask) {
     /* Version 4 UUIDs are random, but nothing makes clients send those
      * (nor our own tests: counting ones), so every bit of both halves
      * must reach the low bits the mask keeps. */
-    return (size_t)mix(hi ^ mix(lo)) & mask;
+    return (size_t)mix64(hi ^ mix64(lo)) & mask;
 }
 
 static struct slot *probe(struct slot *slots, size_t mask, uint64_t hi, uint64_t lo) {
