@@ -67,8 +67,8 @@ static int file_digest(const char *path, uint64_t *bytes, char sha_hex[65], long
                 goto out;
             }
             ended = zrc == Z_STREAM_END;
-            for (unsigned char *p = out; p < z.next_out; p++)
-                *lines += *p == '\n';
+            for (unsigned char *p = out; (p = memchr(p, '\n', (size_t)(z.next_out - p))); p++)
+                (*lines)++;
         }
     }
     if (ferror(f)) {
