@@ -233,6 +233,7 @@ int consumer_run(const struct consumer_options *o, const struct consumer_sink *s
      * on top of --flush-ms. */
     static const char *const defaults[][2] = {{"auto.offset.reset", "earliest"},
                                               {"fetch.wait.max.ms", "100"},
+                                              KAFKA_CONSUMER_QUEUE_DEFAULTS,
                                               {NULL, NULL}};
     struct consumer c;
     rd_kafka_conf_t *conf;

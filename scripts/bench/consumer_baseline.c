@@ -11,6 +11,7 @@
 int main(int argc, char **argv) {
     static const char *const defaults[][2] = {{"auto.offset.reset", "earliest"},
                                               {"enable.auto.commit", "false"},
+                                              KAFKA_CONSUMER_QUEUE_DEFAULTS,
                                               {NULL, NULL}};
     char errbuf[512];
     rd_kafka_conf_t *conf;
