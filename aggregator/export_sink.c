@@ -8,6 +8,7 @@
 #include "event.h"
 #include "timefmt.h"
 
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -251,6 +252,7 @@ static int xfile_write(struct export_sink *s, struct xfile *f, char *errbuf, siz
     int fd, flags = O_WRONLY | O_CLOEXEC | (f->lf.bytes == 0 ? O_CREAT : 0);
     size_t done = 0;
 
+    assert(f->stage_len == 0); /* rows still staged would be counted but not written */
     snprintf(path, sizeof(path), "%s/%s", s->o.out, f->lf.tmp);
     if ((fd = open(path, flags, 0644)) < 0 && errno == ENOENT && f->lf.bytes == 0) {
         char dir[PATH_MAX];
@@ -556,7 +558,7 @@ void export_sink_tick(struct export_sink *s) {
         struct xpart *p = s->parts[i];
         struct xfile *f = p->nfiles ? p->files[p->nfiles - 1] : NULL;
         if (f && p->nfiles == 1 && !f->pending_rows && f->lf.rows && xfile_due(s, f))
-            if (xpart_seal(p), xpart_commit(s, p, p->next, p->next, 1) == CONSUMER_CONFLICT)
+            if (xpart_commit(s, p, p->next, p->next, 1) == CONSUMER_CONFLICT)
                 xpart_drop_files(p); /* not ours any more */
     }
 }
@@ -565,7 +567,7 @@ void export_sink_finish(struct export_sink *s) {
     sink_discard(s);
     for (int i = 0; i < s->nparts; i++)
         if (s->parts[i]->nfiles)
-            xpart_seal(s->parts[i]), xpart_commit(s, s->parts[i], s->parts[i]->next, s->parts[i]->next, 1);
+            xpart_commit(s, s->parts[i], s->parts[i]->next, s->parts[i]->next, 1);
 }
 
 struct export_sink *export_sink_new(const struct export_sink_options *o) {
