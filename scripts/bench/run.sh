@@ -98,6 +98,11 @@ read -r ng_rps ng_p50 ng_p99 _ <<<"$(run_wrk "http://127.0.0.1:$nginx_port/v1/ev
 read -r s_rps s_p50 s_p99 s_bad <<<"$(run_wrk "${ingest}v1/events" "$tmp/single.lua")"
 read -r b_rps b_p50 b_p99 b_bad <<<"$(run_wrk "${ingest}v1/events" "$tmp/batch.lua")"
 rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$ingest_pid/status")
+# The same requests to /v1/validate: HTTP, parsing and validation with
+# nothing produced and no wait for Kafka, so the table shows how much of
+# the gap to the baselines is the acknowledged produce and how much is not.
+read -r vs_rps _ _ _ <<<"$(run_wrk "${ingest}v1/validate" "$tmp/single.lua")"
+read -r vb_rps _ _ _ <<<"$(run_wrk "${ingest}v1/validate" "$tmp/batch.lua")"
 base_count=$(awk -v r="$b_rps" 'BEGIN { n = int(r * 50 * 5); if (n < 200000) n = 200000; if (n > 2000000) n = 2000000; print n }')
 base_eps=$(build/bench/producer-baseline "$brokers" activity.pageview "$base_count" | awk '{print $2}')
 
@@ -134,6 +139,7 @@ fi
 
 awk -v ng="$ng_rps" -v ng50="$ng_p50" -v ng99="$ng_p99" -v s="$s_rps" -v s50="$s_p50" -v s99="$s_p99" \
     -v b="$b_rps" -v b50="$b_p50" -v b99="$b_p99" -v base="$base_eps" -v rss="$rss_kb" \
+    -v vs="$vs_rps" -v vb="$vb_rps" \
     -v ce="$consume_eps" -v a1="$agg1_eps" -v a2="$agg2_eps" -v e50="$e2e_p50" -v e95="$e2e_p95" \
     -v xe="$export_eps" -v g1="$gzip1_eps" 'BEGIN {
   be = b * 50
@@ -142,6 +148,8 @@ awk -v ng="$ng_rps" -v ng50="$ng_p50" -v ng99="$ng_p99" -v s="$s_rps" -v s50="$s
   printf "| single-event POST, p50 / p99 ms | %.2f / %.2f | nginx: %.2f / %.2f | | | |\n", s50, s99, ng50, ng99
   printf "| 50-event batches, events/s | %.0f | plain producer: %.0f | %.2f | >= 0.50 | %s |\n", be, base, be/base, (be/base >= 0.5 ? "yes" : "no")
   printf "| 50-event batches, p50 / p99 ms per request | %.2f / %.2f | | | | |\n", b50, b99
+  printf "| reference: single-event POST to /v1/validate (nothing produced), req/s | %.0f | nginx 204: %.0f | %.2f | | |\n", vs, ng, vs/ng
+  printf "| reference: 50-event batches to /v1/validate, events/s | %.0f | plain producer: %.0f | %.2f | | |\n", vb * 50, base, vb * 50 / base
   printf "| ingest peak RSS under that load, MB | %.1f | | | <= 100 | %s |\n", rss/1024, (rss/1024 <= 100 ? "yes" : "no")
   printf "| aggregator, 1 worker, events/s into SQLite | %.0f | consume-only: %.0f | %.2f | >= 0.50 and >= 200000 | %s |\n", a1, ce, a1/ce, (a1/ce >= 0.5 && a1 >= 200000 ? "yes" : "no")
   printf "| aggregator, 2 workers, events/s | %.0f | 1 worker: %.0f | %.3f | >= 1.60 | %s |\n", a2, a1, a2/a1, (a2/a1 >= 1.6 ? "yes" : "no")
