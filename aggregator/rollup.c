@@ -21,12 +21,18 @@ int64_t rollup_bucket(enum rollup_granularity g, int64_t ts_ms) {
 /* ----------------------------------------------------------- the table */
 
 /* One open-addressing table holds counters and sketches. Every event
- * touches up to 15 keys that differ only in a few small fields, so a key
+ * touches up to 7 keys that differ only in a few small fields, so a key
  * is a fixed binary header followed by the event's strings, and its hash
  * is the strings' hash (computed once per event) mixed with the header:
  * no formatting and no rehashing of text per key. The strings are
  * NUL-terminated inside the key (validated text has no NUL), so the
- * callbacks get pointers into it without a copy. */
+ * callbacks get pointers into it without a copy.
+ *
+ * Counters are kept per minute only: an hour or day counter is the sum of
+ * its minutes, so rollup_foreach_count derives them once per key rather
+ * than once per event (a batch has far fewer keys than events). Sketches
+ * are not summed but merged, 16 KiB each, which costs more per key than an
+ * event's register update: they are kept at every granularity. */
 enum { KIND_COUNT, KIND_SKETCH };
 static const char *type_names[] = {"pageview", "click", "search", "zero_result_search"};
 enum { TYPE_ZERO_RESULT = 3 };
@@ -53,6 +59,7 @@ struct rollup {
     struct entry *slots;
     size_t cap, used;
     struct arena keys;
+    struct rollup *coarse; /* hour and day counters, derived per flush */
 };
 
 struct rollup *rollup_new(void) {
@@ -132,14 +139,16 @@ static void rollup_apply(struct rollup *r, const struct rollup_event *ev, int de
     h_total = hll_hash(total_key + HEADER_LEN, total_n - HEADER_LEN);
     h_site = hll_hash(total_key + HEADER_LEN, site_len + 1);
 
+    for (int k = 0; k < type_cnt; k++) {
+        int64_t b = rollup_bucket(ROLLUP_MINUTE, ev->ts_ms);
+        uint64_t h = rollup_header(total_key, KIND_COUNT, ROLLUP_MINUTE, ev->bot, types[k], b,
+                                   h_total);
+        rollup_slot(r, total_key, total_n, h)->n += delta;
+        h = rollup_header(dim_key, KIND_COUNT, ROLLUP_MINUTE, ev->bot, types[k], b, h_dim);
+        rollup_slot(r, dim_key, dim_n, h)->n += delta;
+    }
     for (int g = 0; g < ROLLUP_GRAN_CNT; g++) {
         int64_t b = rollup_bucket((enum rollup_granularity)g, ev->ts_ms);
-        for (int k = 0; k < type_cnt; k++) {
-            uint64_t h = rollup_header(total_key, KIND_COUNT, g, ev->bot, types[k], b, h_total);
-            rollup_slot(r, total_key, total_n, h)->n += delta;
-            h = rollup_header(dim_key, KIND_COUNT, g, ev->bot, types[k], b, h_dim);
-            rollup_slot(r, dim_key, dim_n, h)->n += delta;
-        }
         if (!ev->bot && delta > 0) {
             uint64_t h = rollup_header(total_key, KIND_SKETCH, g, 0, 0, b, h_site);
             struct entry *e = rollup_slot(r, total_key, HEADER_LEN + site_len + 1, h);
@@ -162,12 +171,17 @@ static struct key_header entry_header(const struct entry *e, int64_t *bucket) {
     return hd;
 }
 
-int rollup_foreach_count(const struct rollup *r, rollup_count_cb *cb, void *ctx) {
+/* Visits the counters of r; with coarse, also adds each one to its hour
+ * and day counters there. */
+static int rollup_visit_counts(const struct rollup *r, struct rollup *coarse,
+                               rollup_count_cb *cb, void *ctx) {
+    char key[ROLLUP_KEY_MAX];
     for (size_t i = 0; i < r->cap; i++) {
         const struct entry *e = &r->slots[i];
         const char *site, *dim;
         struct key_header hd;
         int64_t bucket;
+        uint64_t strings_hash;
         int rc;
         if (!e->key || e->n == 0)
             continue;
@@ -181,8 +195,27 @@ int rollup_foreach_count(const struct rollup *r, rollup_count_cb *cb, void *ctx)
                 hd.bot, e->n);
         if (rc)
             return rc;
+        if (!coarse)
+            continue;
+        memcpy(key, e->key, e->len);
+        strings_hash = hll_hash(site, e->len - HEADER_LEN); /* as rollup_apply hashed them */
+        for (int g = ROLLUP_HOUR; g < ROLLUP_GRAN_CNT; g++) {
+            uint64_t h = rollup_header(key, KIND_COUNT, g, hd.bot, hd.type,
+                                       rollup_bucket((enum rollup_granularity)g, bucket * 1000),
+                                       strings_hash);
+            rollup_slot(coarse, key, e->len, h)->n += e->n;
+        }
     }
     return 0;
+}
+
+int rollup_foreach_count(struct rollup *r, rollup_count_cb *cb, void *ctx) {
+    int rc;
+    if (!r->coarse)
+        r->coarse = rollup_new();
+    rollup_reset(r->coarse);
+    rc = rollup_visit_counts(r, r->coarse, cb, ctx);
+    return rc ? rc : rollup_visit_counts(r->coarse, NULL, cb, ctx);
 }
 
 int rollup_foreach_sketch(const struct rollup *r, rollup_sketch_cb *cb, void *ctx) {
@@ -215,6 +248,7 @@ void rollup_free(struct rollup *r) {
     if (!r)
         return;
     rollup_reset(r);
+    rollup_free(r->coarse);
     arena_free(&r->keys);
     free(r->slots);
     free(r);

@@ -1,9 +1,10 @@
 /* rollup: from canonical events to counter deltas, in memory.
  *
  * canonical_parse() (canonical.h) fills a rollup_event from a Kafka message;
- * rollup_add() pre-aggregates: every event touches 3 granularities x (total + its
- * dimension) counters and 3 visitor sketches, so a flush writes one upsert
- * per distinct key, however many events it covers. */
+ * rollup_add() pre-aggregates: every event touches its minute's total and
+ * dimension counters and 3 visitor sketches (minute, hour, day), so a flush
+ * writes one upsert per distinct key, however many events it covers; the
+ * hour and day counters are summed from the minutes when they are visited. */
 #ifndef AGGREGATOR_ROLLUP_H
 #define AGGREGATOR_ROLLUP_H
 
@@ -48,8 +49,9 @@ typedef int(rollup_sketch_cb)(void *ctx, const char *site,
                               const char *granularity, int64_t bucket,
                               const struct hll *sketch);
 /* Visits every key (counters whose delta is 0 are passed over); stops at
- * (and returns) the first non-zero callback. */
-int rollup_foreach_count(const struct rollup *r, rollup_count_cb *cb, void *ctx);
+ * (and returns) the first non-zero callback. Counting visits the minutes,
+ * then the hours and days derived from them (r's derived table changes). */
+int rollup_foreach_count(struct rollup *r, rollup_count_cb *cb, void *ctx);
 int rollup_foreach_sketch(const struct rollup *r, rollup_sketch_cb *cb, void *ctx);
 
 void rollup_reset(struct rollup *r);

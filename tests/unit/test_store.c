@@ -214,6 +214,70 @@ static void test_old_rows_are_purged_by_partition_time(void **state) {
     store_close(s);
 }
 
+/* A search at ts with results, as ingest makes it. */
+static struct rollup_event search_at(int id, const char *ts, int results) {
+    struct rollup_event e;
+    char json[512], err[128];
+    snprintf(json, sizeof(json),
+             "{\"type\":\"search\",\"event_id\":\"00000000-0000-4000-8000-%012d\",\"site\":\"s\","
+             "\"anonymous_id\":\"v\",\"query\":\"q\",\"results\":%d,\"ts\":\"%s\","
+             "\"received_at\":\"2026-11-25T01:00:00.000Z\",\"bot\":false}",
+             id, results, ts);
+    assert_int_equal(canonical_parse(json, strlen(json), 600000, &strings, &e, err, sizeof(err)), 0);
+    return e;
+}
+
+static long long count_of(const char *type, const char *gran, const char *bucket_utc,
+                          const char *dim) {
+    char sql[400];
+    snprintf(sql, sizeof(sql),
+             "SELECT coalesce(sum(n), 0) FROM counts WHERE site = 's' AND type = '%s' AND "
+             "granularity = '%s' AND bucket = unixepoch('%s') AND dim = '%s'",
+             type, gran, bucket_utc, dim);
+    return query(sql);
+}
+
+/* Hour and day counters are summed from the minutes at flush time: across
+ * minute, hour and day boundaries, with a duplicate taken back out and a
+ * zero-result search counted in both of its types. */
+static void test_hours_and_days_add_up_their_minutes(void **state) {
+    (void)state;
+    char err[256];
+    size_t counted;
+    struct store *s;
+    struct rollup_event ev[] = {
+        search_at(1, "2026-11-24T10:00:00.000Z", 3), search_at(2, "2026-11-24T10:59:59.999Z", 0),
+        search_at(2, "2026-11-24T10:59:59.999Z", 0), /* a retry: counted once */
+        search_at(3, "2026-11-24T11:00:00.000Z", 1), search_at(4, "2026-11-25T00:00:30.000Z", 0),
+    };
+    struct consumer_partition p = {"activity.search", 0, -1, 5};
+
+    assert_non_null(s = store_open(path, err, sizeof(err)));
+    assert_int_equal(flush(s, &p, ev, 5, &counted, err), STORE_OK);
+    assert_int_equal(counted, 4);
+    for (int d = 0; d < 2; d++) {
+        const char *dim = d ? "q" : "";
+        assert_int_equal(count_of("search", "minute", "2026-11-24 10:00:00", dim), 1);
+        assert_int_equal(count_of("search", "minute", "2026-11-24 10:59:00", dim), 1);
+        assert_int_equal(count_of("search", "hour", "2026-11-24 10:00:00", dim), 2);
+        assert_int_equal(count_of("search", "hour", "2026-11-24 11:00:00", dim), 1);
+        assert_int_equal(count_of("search", "hour", "2026-11-25 00:00:00", dim), 1);
+        assert_int_equal(count_of("search", "day", "2026-11-24 00:00:00", dim), 3);
+        assert_int_equal(count_of("search", "day", "2026-11-25 00:00:00", dim), 1);
+        assert_int_equal(count_of("zero_result_search", "hour", "2026-11-24 10:00:00", dim), 1);
+        assert_int_equal(count_of("zero_result_search", "day", "2026-11-24 00:00:00", dim), 1);
+        assert_int_equal(count_of("zero_result_search", "day", "2026-11-25 00:00:00", dim), 1);
+    }
+    /* A second flush adds to the same hour and day rows. */
+    p.start = 5, p.next = 6;
+    ev[0] = search_at(5, "2026-11-24T10:30:00.000Z", 2);
+    assert_int_equal(flush(s, &p, ev, 1, &counted, err), STORE_OK);
+    assert_int_equal(count_of("search", "hour", "2026-11-24 10:00:00", ""), 3);
+    assert_int_equal(count_of("search", "day", "2026-11-24 00:00:00", "q"), 4);
+    assert_int_equal(query("SELECT count(*) FROM counts WHERE granularity = 'hour'"), 10);
+    store_close(s);
+}
+
 static void test_newer_schema_is_refused(void **state) {
     (void)state;
     char err[256];
@@ -233,6 +297,8 @@ int main(void) {
                                         teardown),
         cmocka_unit_test_setup_teardown(test_refused_flush_remembers_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_old_rows_are_purged_by_partition_time, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hours_and_days_add_up_their_minutes, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_newer_schema_is_refused, setup, teardown),
     };
     return cmocka_run_group_tests_name("store", tests, NULL, free_strings);
