@@ -26,16 +26,21 @@ static int free_strings(void **state) {
     return 0;
 }
 
-static struct rollup_event mk(const char *id, const char *visitor) {
+static struct rollup_event parsed(const char *json) {
     struct rollup_event e;
-    char json[512], err[128];
+    char err[128];
+    assert_int_equal(canonical_parse(json, strlen(json), 600000, &strings, &e, err, sizeof(err)), 0);
+    return e;
+}
+
+static struct rollup_event mk(const char *id, const char *visitor) {
+    char json[512];
     snprintf(json, sizeof(json),
              "{\"type\":\"pageview\",\"event_id\":\"%s\",\"site\":\"s\",\"anonymous_id\":\"%s\","
              "\"url\":\"https://s/a\",\"ts\":\"2026-11-24T10:00:00.000Z\","
              "\"received_at\":\"2026-11-24T10:00:01.000Z\",\"bot\":false}",
              id, visitor);
-    assert_int_equal(canonical_parse(json, strlen(json), 600000, &strings, &e, err, sizeof(err)), 0);
-    return e;
+    return parsed(json);
 }
 
 /* store_flush as the aggregator calls it: deltas built before the flush. */
@@ -216,15 +221,13 @@ static void test_old_rows_are_purged_by_partition_time(void **state) {
 
 /* A search at ts with results, as ingest makes it. */
 static struct rollup_event search_at(int id, const char *ts, int results) {
-    struct rollup_event e;
-    char json[512], err[128];
+    char json[512];
     snprintf(json, sizeof(json),
              "{\"type\":\"search\",\"event_id\":\"00000000-0000-4000-8000-%012d\",\"site\":\"s\","
              "\"anonymous_id\":\"v\",\"query\":\"q\",\"results\":%d,\"ts\":\"%s\","
              "\"received_at\":\"2026-11-25T01:00:00.000Z\",\"bot\":false}",
              id, results, ts);
-    assert_int_equal(canonical_parse(json, strlen(json), 600000, &strings, &e, err, sizeof(err)), 0);
-    return e;
+    return parsed(json);
 }
 
 static long long count_of(const char *type, const char *gran, const char *bucket_utc,
