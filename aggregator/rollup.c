@@ -129,6 +129,7 @@ static void rollup_apply(struct rollup *r, const struct rollup_event *ev, int de
     int types[2] = {rollup_type_index(ev->type), TYPE_ZERO_RESULT};
     int type_cnt = ev->zero_result ? 2 : 1;
     uint64_t h_dim, h_total, h_site;
+    int64_t minute;
 
     assert(site_len <= 256 && dim_len <= 4096);
     memcpy(dim_key + HEADER_LEN, ev->site, site_len + 1);
@@ -139,12 +140,12 @@ static void rollup_apply(struct rollup *r, const struct rollup_event *ev, int de
     h_total = hll_hash(total_key + HEADER_LEN, total_n - HEADER_LEN);
     h_site = hll_hash(total_key + HEADER_LEN, site_len + 1);
 
+    minute = rollup_bucket(ROLLUP_MINUTE, ev->ts_ms);
     for (int k = 0; k < type_cnt; k++) {
-        int64_t b = rollup_bucket(ROLLUP_MINUTE, ev->ts_ms);
-        uint64_t h = rollup_header(total_key, KIND_COUNT, ROLLUP_MINUTE, ev->bot, types[k], b,
-                                   h_total);
+        uint64_t h = rollup_header(total_key, KIND_COUNT, ROLLUP_MINUTE, ev->bot, types[k],
+                                   minute, h_total);
         rollup_slot(r, total_key, total_n, h)->n += delta;
-        h = rollup_header(dim_key, KIND_COUNT, ROLLUP_MINUTE, ev->bot, types[k], b, h_dim);
+        h = rollup_header(dim_key, KIND_COUNT, ROLLUP_MINUTE, ev->bot, types[k], minute, h_dim);
         rollup_slot(r, dim_key, dim_n, h)->n += delta;
     }
     for (int g = 0; g < ROLLUP_GRAN_CNT; g++) {
