@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 extern const char store_counters_sql[]; /* schema/counters.sql, compiled in */
 
@@ -93,43 +94,63 @@ size_t store_seen_count(const struct store *s) {
     return n;
 }
 
+/* WAL mode, then the schema: read its version and migrate an older one.
+ * SQLITE_OK with *version set, or the failing step's code. */
+static int store_setup(struct store *s, int *version) {
+    sqlite3_stmt *st;
+    char sql[64];
+    int rc = sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+                          "PRAGMA cache_size=-65536;", NULL, NULL, NULL);
+    if (rc != SQLITE_OK)
+        return rc;
+    *version = 0;
+    if ((rc = sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL)) != SQLITE_OK)
+        return rc;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        *version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (*version >= STORE_SCHEMA_VERSION)
+        return SQLITE_OK;
+    /* IMMEDIATE: two workers starting together migrate one after the other. */
+    rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(s->db, store_counters_sql, NULL, NULL, NULL);
+    snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", STORE_SCHEMA_VERSION);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+    else
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    if (rc == SQLITE_OK)
+        *version = STORE_SCHEMA_VERSION;
+    return rc;
+}
+
 struct store *store_open(const char *path, char *errbuf, size_t errsize) {
     struct store *s = calloc(1, sizeof(*s));
     int version = 0, rc;
-    sqlite3_stmt *st;
 
     rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
     if (rc == SQLITE_OK) {
         /* Several workers share the file: wait for each other's short
          * transactions rather than failing. */
         sqlite3_busy_timeout(s->db, 10000);
-        rc = sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-                          "PRAGMA cache_size=-65536;", NULL, NULL, NULL);
-    }
-    if (rc == SQLITE_OK && sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK) {
-        if (sqlite3_step(st) == SQLITE_ROW)
-            version = sqlite3_column_int(st, 0);
-        sqlite3_finalize(st);
+        /* The busy handler is not always asked: workers starting together
+         * on a new file (still in rollback-journal mode) can each hold a
+         * read lock and want the write lock to switch to WAL, and SQLite
+         * answers one of them SQLITE_BUSY at once rather than deadlock
+         * (1 in 20 of 4 workers started at once exited "database is
+         * locked"). That one tries again, for as long as the timeout. */
+        for (int waited_ms = 0; (rc = store_setup(s, &version)) == SQLITE_BUSY && waited_ms < 10000;
+             waited_ms += 10)
+            usleep(10 * 1000);
     }
     if (rc == SQLITE_OK && version > STORE_SCHEMA_VERSION) {
         snprintf(errbuf, errsize, "%s has schema version %d; this build knows up to %d",
                  path, version, STORE_SCHEMA_VERSION);
         store_close(s);
         return NULL;
-    }
-    if (rc == SQLITE_OK && version < STORE_SCHEMA_VERSION) {
-        char sql[64];
-        /* IMMEDIATE: two workers starting together migrate one after the other. */
-        rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-        if (rc == SQLITE_OK)
-            rc = sqlite3_exec(s->db, store_counters_sql, NULL, NULL, NULL);
-        snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", STORE_SCHEMA_VERSION);
-        if (rc == SQLITE_OK)
-            rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
-        if (rc == SQLITE_OK)
-            rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
-        else
-            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     }
     for (int i = 0; rc == SQLITE_OK && i < Q_CNT; i++)
         rc = sqlite3_prepare_v3(s->db, queries[i], -1, SQLITE_PREPARE_PERSISTENT, &s->q[i], NULL);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "tmp_db.h"
@@ -292,6 +293,48 @@ static void test_newer_schema_is_refused(void **state) {
     assert_non_null(strstr(err, "schema version 99"));
 }
 
+/* Workers started together on a new file all open it: SQLite answers one
+ * of two connections that both want to switch it to WAL SQLITE_BUSY
+ * without waiting (its deadlock rule), and store_open must try again
+ * rather than fail. Each round starts 4 processes at one instant (they
+ * wait on a pipe that is then closed); before the retry, about 1 open in
+ * 20 failed this way. */
+static void test_workers_opening_a_new_file_together_all_succeed(void **state) {
+    enum { ROUNDS = 25, WORKERS = 4 };
+    int failed = 0;
+    (void)state;
+    for (int round = 0; round < ROUNDS; round++) {
+        pid_t pids[WORKERS];
+        int gate[2];
+        teardown(NULL);
+        assert_int_equal(pipe(gate), 0);
+        for (int w = 0; w < WORKERS; w++) {
+            assert_true((pids[w] = fork()) >= 0);
+            if (pids[w] == 0) {
+                char err[256], c;
+                struct store *s;
+                close(gate[1]);
+                while (read(gate[0], &c, 1) > 0) /* returns 0 once the gate is closed */
+                    ;
+                s = store_open(path, err, sizeof(err));
+                if (!s)
+                    fprintf(stderr, "worker %d of round %d: %s\n", w, round, err);
+                store_close(s);
+                _exit(s ? 0 : 1);
+            }
+        }
+        close(gate[0]);
+        close(gate[1]);
+        for (int w = 0; w < WORKERS; w++) {
+            int status;
+            assert_int_equal(waitpid(pids[w], &status, 0), pids[w]);
+            failed += !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+        }
+    }
+    assert_int_equal(failed, 0);
+    assert_int_equal(query("PRAGMA user_version"), STORE_SCHEMA_VERSION);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_offset_cas_lets_one_owner_win, setup, teardown),
@@ -303,6 +346,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_hours_and_days_add_up_their_minutes, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_newer_schema_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_workers_opening_a_new_file_together_all_succeed, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests_name("store", tests, NULL, free_strings);
 }
