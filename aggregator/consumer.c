@@ -171,6 +171,7 @@ static void consumer_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         log_info("assigned %d partitions", c->part_cnt);
         if (consumer_position(c))
             c->fatal = 1;
+        consumer_update_lag(c); /* /metrics shows the assignment before any data */
     } else {
         /* Revoked: store what we have while the partitions are still ours. */
         for (int attempt = 0; attempt < 3 && consumer_flush(c) == CONSUMER_ERROR; attempt++)

@@ -97,6 +97,12 @@ def rate(build, d, count, workers):
     procs = [aggregator(build, brokers, db, "bench-rate", d) for _ in range(workers)]
     try:
         time.sleep(6)  # the group forms and settles before any data
+        # A worker that exited at start would leave the others to do its
+        # share unseen, and the row would measure fewer workers than it says.
+        dead = [p.returncode for p in procs if p.poll() is not None]
+        if dead:
+            sys.exit("rate: %d of %d aggregators exited at start (status %s); see %s"
+                     % (len(dead), workers, dead, os.path.join(d, "aggregator.log")))
         for p in procs:  # well within session.timeout.ms (45 s)
             p.send_signal(signal.SIGSTOP)
         try:
