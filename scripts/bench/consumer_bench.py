@@ -86,23 +86,49 @@ def consume(build, d, count):
 
 
 def aggregator(build, brokers, db, group, d):
+    """Starts a worker; returns (Popen, its /metrics URL)."""
     return start([build + "/activity-aggregator", "--brokers", brokers, "--db", db, "--group", group,
                   "--metrics-listen", "127.0.0.1:0", "--log-level", "warn"],
-                 os.path.join(d, "aggregator.log"))[0]
+                 os.path.join(d, "aggregator.log"))
+
+
+def assigned(url):
+    try:
+        with urllib.request.urlopen(url, timeout=5) as r:
+            for line in r.read().decode().splitlines():
+                if line.startswith("activity_aggregator_assigned_partitions "):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def settle(procs, urls, d, partitions=18):
+    """Waits until every worker is alive and owns a share of the group's
+    partitions. A worker paused (SIGSTOP) during a rebalance stalls the
+    group until the rebalance times out: that once turned a 1.5 s run
+    into 41 s. A worker that exited at start would leave the others to do
+    its share unseen, and the row would measure fewer workers than it says."""
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        dead = [p.returncode for p in procs if p.poll() is not None]
+        if dead:
+            sys.exit("rate: %d of %d aggregators exited at start (status %s); see %s"
+                     % (len(dead), len(procs), dead, os.path.join(d, "aggregator.log")))
+        owned = [assigned(u) for u in urls]
+        if sum(owned) == partitions and min(owned) > 0:
+            return
+        time.sleep(0.2)
+    sys.exit("rate: the group never settled: partitions owned %s of %d" % (owned, partitions))
 
 
 def rate(build, d, count, workers):
     db = os.path.join(d, "rate-%d.db" % workers)
     broker, brokers = devbroker(build, d)
-    procs = [aggregator(build, brokers, db, "bench-rate", d) for _ in range(workers)]
+    started = [aggregator(build, brokers, db, "bench-rate", d) for _ in range(workers)]
+    procs = [p for p, _ in started]
     try:
-        time.sleep(6)  # the group forms and settles before any data
-        # A worker that exited at start would leave the others to do its
-        # share unseen, and the row would measure fewer workers than it says.
-        dead = [p.returncode for p in procs if p.poll() is not None]
-        if dead:
-            sys.exit("rate: %d of %d aggregators exited at start (status %s); see %s"
-                     % (len(dead), workers, dead, os.path.join(d, "aggregator.log")))
+        settle(procs, [url for _, url in started], d)
         for p in procs:  # well within session.timeout.ms (45 s)
             p.send_signal(signal.SIGSTOP)
         try:
@@ -136,7 +162,7 @@ def e2e(build, d, seconds, per_sec):
     broker, brokers = devbroker(build, d)
     ingest, base = start([build + "/activity-ingest", "--brokers", brokers, "--listen",
                           "127.0.0.1:0", "--log-level", "warn"], os.path.join(d, "ingest-e2e.log"))
-    agg = aggregator(build, brokers, db, "bench-e2e", d)
+    agg = aggregator(build, brokers, db, "bench-e2e", d)[0]
     url = base + "v1/events"
     sent, seen, stop = {}, {}, threading.Event()
 
