@@ -269,7 +269,11 @@ class BadMessagesAndRetries(unittest.TestCase):
         st = Stack(partitions=1, brokers=1)
         try:
             p, url = st.start_aggregator_with_url(st.path("c.db"))
-            time.sleep(1)
+            # The assignment shows before any event: 3 topics of 1 partition.
+            deadline = time.time() + 30
+            while metric(url, "activity_aggregator_assigned_partitions") != 3:
+                self.assertLess(time.time(), deadline, "assigned_partitions never reached 3")
+                time.sleep(0.2)
             self.assertEqual(metric(url, "activity_aggregator_skipped_total"), 0)
             self.assertIn("activity_aggregator_flushes_total",
                           urllib.request.urlopen(url, timeout=10).read().decode())
