@@ -105,10 +105,12 @@ def assigned(url):
 
 def settle(procs, urls, d, partitions=18):
     """Waits until every worker is alive and owns a share of the group's
-    partitions. A worker paused (SIGSTOP) during a rebalance stalls the
-    group until the rebalance times out: that once turned a 1.5 s run
-    into 41 s. A worker that exited at start would leave the others to do
-    its share unseen, and the row would measure fewer workers than it says."""
+    partitions. A worker paused (SIGSTOP) while a rebalance is under way
+    holds the group up until the rebalance gives up on it: the likely cause
+    of the one two-worker trial, after a fixed 6 s wait, that took 41 s
+    instead of about 1.5. A worker that exited at start would leave the
+    others to do its share unseen, and the row would measure fewer workers
+    than it says."""
     deadline = time.time() + 60
     while time.time() < deadline:
         dead = [p.returncode for p in procs if p.poll() is not None]
