@@ -347,7 +347,8 @@ int main(int argc, char **argv) {
         fflush(stdout);
         signal(SIGINT, on_signal);
         signal(SIGTERM, on_signal);
-        log_info("serving %s on %s", db_path, listen);
+        log_info("serving %s on %.*s:%d", db_path, (int)(colon - listen), listen,
+                 http_bound_port(d));
         while (!stop_requested)
             pause();
         MHD_stop_daemon(d);
