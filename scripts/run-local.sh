@@ -73,7 +73,7 @@ Send an event:
   curl -s -A 'Mozilla/5.0 (demo)' -H 'Content-Type: application/json' ${url}v1/events \\
     -d '{"type":"pageview","site":"demo","anonymous_id":"v1","url":"https://demo.test/","ts":"$(date -u +%FT%TZ)"}'
 
-Read the counters (after a second):
+Read the counters (right after start the aggregator joins its group for a few seconds; then within a second):
   sqlite3 run/counters.db "SELECT type, granularity, bucket, dim, n FROM counts WHERE granularity='hour'"
 
 Press Ctrl-C to stop.
