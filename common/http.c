@@ -1,5 +1,7 @@
 #include "http.h"
 
+#include "log.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
@@ -187,9 +189,18 @@ int http_is_loopback(const struct sockaddr_storage *addr) {
     return 0;
 }
 
+/* libmicrohttpd's own messages, as lines of our log like librdkafka's. */
 static void http_mhd_log(void *cls, const char *fmt, va_list ap) {
+    char msg[512];
+    size_t n;
+    int saved = errno; /* http_start's caller reads it after a failed start */
     (void)cls;
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    n = strlen(msg);
+    while (n > 0 && msg[n - 1] == '\n')
+        msg[--n] = '\0';
+    log_warn("libmicrohttpd: %s", msg);
+    errno = saved;
 }
 
 struct MHD_Daemon *http_start(const struct sockaddr_storage *addr, int threads,

@@ -6,13 +6,14 @@ import base64
 import gzip
 import json
 import os
+import subprocess
 import sys
 import time
 import unittest
 import uuid
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Stack, event  # noqa: E402
+from harness import BUILD, Stack, event  # noqa: E402
 
 stack = None
 
@@ -316,6 +317,22 @@ class Operations(unittest.TestCase):
         accepted = [line for line in text.splitlines()
                     if line.startswith('activity_ingest_events_accepted_total{type="pageview"}')]
         self.assertGreater(int(accepted[0].split()[-1]), 0)
+
+    def test_busy_port_is_a_clear_error(self):
+        # The module's ingest holds stack.port: a second one cannot listen
+        # there. It says so, naming the address, and every other line it
+        # writes (libmicrohttpd's own message included) is a log line.
+        r = subprocess.run([BUILD + "/activity-ingest", "--brokers", stack.brokers,
+                            "--listen", "127.0.0.1:%d" % stack.port],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        lines = r.stderr.splitlines()
+        self.assertEqual(lines[-1], "activity-ingest: --listen 127.0.0.1:%d: cannot listen: "
+                         "Address already in use" % stack.port)
+        self.assertTrue(any("WARN libmicrohttpd: " in line for line in lines[:-1]), r.stderr)
+        for line in lines[:-1]:
+            self.assertRegex(line, r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z activity-ingest "
+                                   r"(DEBUG|INFO|WARN|ERROR) ")
 
     def test_cors_preflight_and_echo(self):
         s, h, _ = stack.request("OPTIONS", "/v1/events", headers={
