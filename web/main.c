@@ -342,13 +342,15 @@ int main(int argc, char **argv) {
         fprintf(stderr, "activity-web: --listen %s: %s\n", listen, errbuf);
         rc = 1;
     } else {
+        int host_len, port;
         colon = strrchr(listen, ':');
-        printf("http://%.*s:%d/\n", (int)(colon - listen), listen, http_bound_port(d));
+        host_len = (int)(colon - listen);
+        port = http_bound_port(d);
+        printf("http://%.*s:%d/\n", host_len, listen, port);
         fflush(stdout);
         signal(SIGINT, on_signal);
         signal(SIGTERM, on_signal);
-        log_info("serving %s on %.*s:%d", db_path, (int)(colon - listen), listen,
-                 http_bound_port(d));
+        log_info("serving %s on %.*s:%d", db_path, host_len, listen, port);
         while (!stop_requested)
             pause();
         MHD_stop_daemon(d);
