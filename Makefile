@@ -20,7 +20,8 @@ CFLAGS  += $(CFLAGS_BASE) $(CFLAGS_OPT) $(PKG_CFLAGS) -MMD -MP
 LDLIBS  += $(PKG_LIBS) -lpthread -lm
 LDFLAGS += $(LDFLAGS_SAN)
 
-COMMON_SRC := common/log.c common/config.c common/kafka.c common/timefmt.c common/fsutil.c
+COMMON_SRC := common/log.c common/config.c common/kafka.c common/timefmt.c common/fsutil.c \
+              common/utf8.c
 SCHEMA_SRC := schema/event.c
 INGEST_SRC := ingest/main.c ingest/collector.c ingest/producer.c \
               ingest/enrich.c ingest/metrics.c common/http.c
@@ -40,7 +41,7 @@ PROGRAMS := $(BUILD)/activity-devbroker $(BUILD)/activity-ingest \
 UNIT_TESTS := $(BUILD)/tests/test_schema $(BUILD)/tests/test_timefmt \
               $(BUILD)/tests/test_enrich $(BUILD)/tests/test_config \
               $(BUILD)/tests/test_hll $(BUILD)/tests/test_seen $(BUILD)/tests/test_store \
-              $(BUILD)/tests/test_arena \
+              $(BUILD)/tests/test_arena $(BUILD)/tests/test_utf8 \
               $(BUILD)/tests/test_canonical $(BUILD)/tests/test_counter_sink
 TEST_TOOLS := $(BUILD)/tests/topic-dump $(BUILD)/tests/topic-produce
 BENCH_TOOLS := $(BUILD)/bench/producer-baseline $(BUILD)/bench/consumer-baseline
@@ -86,6 +87,7 @@ $(BUILD)/activity-web: $(call obj,$(WEB_SRC)) $(LIB_OBJ)
 $(BUILD)/tests/test_schema: $(call obj,tests/unit/test_schema.c) $(LIB_OBJ)
 $(BUILD)/tests/test_timefmt: $(call obj,tests/unit/test_timefmt.c) $(LIB_OBJ)
 $(BUILD)/tests/test_config: $(call obj,tests/unit/test_config.c) $(LIB_OBJ)
+$(BUILD)/tests/test_utf8: $(call obj,tests/unit/test_utf8.c) $(LIB_OBJ)
 $(BUILD)/tests/test_enrich: $(call obj,tests/unit/test_enrich.c ingest/enrich.c) $(LIB_OBJ)
 $(BUILD)/tests/test_hll: $(call obj,tests/unit/test_hll.c aggregator/hll.c) $(LIB_OBJ)
 $(BUILD)/tests/test_seen: $(call obj,tests/unit/test_seen.c aggregator/seen.c) $(LIB_OBJ)

@@ -1,6 +1,7 @@
 #include "canonical.h"
 
 #include "timefmt.h"
+#include "utf8.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -211,8 +212,14 @@ static int scan_literal(struct scan *s, const char *lit) {
     return 0;
 }
 
-int canonical_parse(const char *json, size_t len, int64_t max_future_ms, struct arena *strings,
-                    struct rollup_event *ev, char *errbuf, size_t errsize) {
+const char *canonical_topic_type(const char *topic) {
+    const char *dot = strrchr(topic, '.');
+    return dot ? dot + 1 : topic;
+}
+
+int canonical_parse(const char *json, size_t len, const char *topic_type, int64_t max_future_ms,
+                    struct arena *strings, struct rollup_event *ev, char *errbuf,
+                    size_t errsize) {
     struct scan s = {json, json + len, NULL};
     /* One buffer for every kept string: cheaper than an allocation each. */
     static __thread char vals[K_CNT][MAX_STR + 1];
@@ -290,7 +297,13 @@ int canonical_parse(const char *json, size_t len, int64_t max_future_ms, struct 
         ev->type = "search";
         dim = vals[K_QUERY];
     } else {
-        snprintf(errbuf, errsize, "not a canonical %.32s event", vals[K_TYPE]);
+        char q[40];
+        utf8_quote(q, sizeof(q), vals[K_TYPE], strlen(vals[K_TYPE]));
+        snprintf(errbuf, errsize, "not a canonical %s event", q);
+        return -1;
+    }
+    if (topic_type && strcmp(ev->type, topic_type)) {
+        snprintf(errbuf, errsize, "a %s event on a %s topic", ev->type, topic_type);
         return -1;
     }
     if (strpbrk(vals[K_SITE], "\x1e\x1f") || strpbrk(dim, "\x1e\x1f")) {

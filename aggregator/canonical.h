@@ -18,11 +18,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Parses one canonical event. ts later than received_at + max_future_ms is
- * clamped to received_at (a client clock far ahead). Returns 0, or -1 with
- * errbuf saying what is wrong. The event's site and dim are copied into
- * strings and live until its reset. */
-int canonical_parse(const char *json, size_t len, int64_t max_future_ms, struct arena *strings,
-                    struct rollup_event *ev, char *errbuf, size_t errsize);
+/* Parses one canonical event read from a topic of topic_type ("pageview",
+ * "click", "search"; NULL: any): an event of another type is not canonical
+ * there, for the aggregator and the exporter alike. ts later than
+ * received_at + max_future_ms is clamped to received_at (a client clock far
+ * ahead). Returns 0, or -1 with errbuf saying what is wrong. The event's site
+ * and dim are copied into strings and live until its reset. */
+int canonical_parse(const char *json, size_t len, const char *topic_type, int64_t max_future_ms,
+                    struct arena *strings, struct rollup_event *ev, char *errbuf,
+                    size_t errsize);
+
+/* The event type a topic carries: what follows its last '.'. */
+const char *canonical_topic_type(const char *topic);
 
 #endif

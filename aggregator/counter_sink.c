@@ -149,7 +149,9 @@ static void sink_add(void *ctx, const rd_kafka_message_t *m) {
         if (!(b->events = realloc(b->events, b->cap * sizeof(*b->events))))
             abort();
     }
-    if (canonical_parse(m->payload ? m->payload : "", m->len, s->max_future_ms, &b->strings,
+    if (canonical_parse(m->payload ? m->payload : "", m->len,
+                        canonical_topic_type(rd_kafka_topic_name(m->rkt)), s->max_future_ms,
+                        &b->strings,
                         &b->events[b->cnt], errbuf, sizeof(errbuf))) {
         /* Something other than ingest produced it: count it, say where it
          * is, and move on; it must never stop the worker. */

@@ -190,13 +190,9 @@ static void sink_add(void *ctx, const rd_kafka_message_t *m) {
     char errbuf[256];
 
     /* Checked, not kept: only the type and received_at are used. */
-    int bad = canonical_parse(m->payload ? m->payload : "", m->len, 0, &s->scratch, &ev, errbuf,
-                              sizeof(errbuf));
+    int bad = canonical_parse(m->payload ? m->payload : "", m->len, p->type, 0, &s->scratch,
+                              &ev, errbuf, sizeof(errbuf));
     arena_reset(&s->scratch);
-    if (!bad && strcmp(ev.type, p->type)) {
-        snprintf(errbuf, sizeof(errbuf), "a %s event on a %s topic", ev.type, p->type);
-        bad = 1;
-    }
     if (bad) {
         atomic_fetch_add(&export_stats.skipped, 1);
         log_warn("skipping %s [%d] offset %" PRId64 ": %s", p->topic, (int)p->partition,

@@ -1,6 +1,7 @@
 #include "http.h"
 
 #include "log.h"
+#include "utf8.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -99,10 +100,29 @@ struct MHD_Response *http_response_bytes(const char *type, const void *data,
     return resp;
 }
 
+json_t *http_json_text(const char *s) {
+    json_t *j = json_string(s);
+    if (!j) {
+        size_t len = strlen(s), cap = len * 4 + 4;
+        char *q = malloc(cap);
+        if (!q)
+            abort();
+        utf8_quote(q, cap, s, len);
+        j = json_string(q);
+        free(q);
+    }
+    return j;
+}
+
 struct MHD_Response *http_response_json(json_t *body) {
-    char *text = json_dumps(body, JSON_COMPACT);
+    static const char failed[] = "{\"error\":\"internal error: the answer could not be encoded\"}";
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     struct MHD_Response *resp;
     json_decref(body);
+    if (!text) {
+        log_error("an answer could not be encoded as JSON");
+        return http_response_bytes("application/json", failed, strlen(failed));
+    }
     resp = http_response_bytes("application/json", text, strlen(text));
     free(text);
     return resp;
@@ -120,7 +140,7 @@ enum MHD_Result http_queue(struct MHD_Connection *conn, unsigned status,
 enum MHD_Result http_send_error(struct MHD_Connection *conn, unsigned status,
                                 const char *msg, const char *origin) {
     return http_queue(conn, status,
-                      http_response_json(json_pack("{s:s}", "error", msg)),
+                      http_response_json(json_pack("{s:o}", "error", http_json_text(msg))),
                       origin);
 }
 

@@ -27,8 +27,14 @@ void http_body_free(struct http_body *b);
 int http_gunzip(const char *in, size_t inlen, size_t limit, char **out,
                 size_t *outlen, char *errbuf, size_t errsize);
 
-/* Response builders: the caller may add headers, then http_queue it. */
-struct MHD_Response *http_response_json(json_t *body); /* steals body */
+/* A JSON string of s, which may quote client bytes: invalid UTF-8 is
+ * escaped (utf8_quote), so the result is never NULL. */
+json_t *http_json_text(const char *s);
+
+/* Response builders: the caller may add headers, then http_queue it.
+ * http_response_json steals body; a NULL body (a builder that failed) is
+ * answered {"error":"internal error: ..."} rather than crashing. */
+struct MHD_Response *http_response_json(json_t *body);
 struct MHD_Response *http_response_bytes(const char *type, const void *data,
                                          size_t len); /* copies data */
 

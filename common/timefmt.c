@@ -72,7 +72,7 @@ int timefmt_parse(const char *s, int64_t *ms) {
         return -1;
     int64_t secs = timefmt_days_from_civil(y, mo, d) * 86400 + h * 3600 +
                    mi * 60 + sec - (int64_t)off * 60;
-    if (secs < 0)
+    if (secs < 0 || secs * 1000 + frac > TIMEFMT_MAX_MS)
         return -1;
     *ms = secs * 1000 + frac;
     return 0;
@@ -87,7 +87,7 @@ static void timefmt_put(char *p, int v, int digits) {
 void timefmt_format(int64_t ms, char buf[TIMEFMT_LEN]) {
     time_t secs = (time_t)(ms / 1000);
     struct tm tm;
-    assert(ms >= 0 && ms <= 253402300799999LL);
+    assert(ms >= 0 && ms <= TIMEFMT_MAX_MS);
     gmtime_r(&secs, &tm);
     memcpy(buf, "0000-00-00T00:00:00.000Z", TIMEFMT_LEN);
     timefmt_put(buf, tm.tm_year + 1900, 4);

@@ -4,7 +4,9 @@
 #include "log.h"
 #include "metrics.h"
 #include "timefmt.h"
+#include "utf8.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -42,6 +44,7 @@ struct req {
     int has_ip;
     char ua[512];
     int has_ua;
+    char *pixel_query; /* a rejected pixel's query, percent-encoded */
 
     /* The answer, prepared before the deliveries are awaited. */
     unsigned status;
@@ -155,7 +158,7 @@ static void req_deadletter(struct req *r, const char *reason, const char *error,
     if (r->route == R_VALIDATE)
         return;
     timefmt_format(r->received_at_ms, ts);
-    rec = json_pack("{s:s,s:s,s:s,s:s}", "reason", reason, "error", error,
+    rec = json_pack("{s:s,s:o,s:s,s:s}", "reason", reason, "error", http_json_text(error),
                     "received_at", ts, "route",
                     r->route == R_PIXEL ? "pixel" : "events");
     json_object_set_new(rec, "remote_addr", r->has_ip ? json_string(r->ip) : json_null());
@@ -164,6 +167,8 @@ static void req_deadletter(struct req *r, const char *reason, const char *error,
         json_object_set_new(rec, "index", json_integer(index));
     if (event) {
         json_object_set(rec, "event", (json_t *)event);
+    } else if (r->pixel_query) {
+        json_object_set_new(rec, "query", json_string(r->pixel_query));
     } else {
         size_t keep = r->body.len < r->c->o.deadletter_max_body
                           ? r->body.len
@@ -185,7 +190,7 @@ static void req_deadletter(struct req *r, const char *reason, const char *error,
 static void req_reject_body(struct req *r, unsigned status, const char *reason,
                             const char *error) {
     r->status = status;
-    r->answer = json_pack("{s:s,s:s}", "error", error, "reason", reason);
+    r->answer = json_pack("{s:o,s:s}", "error", http_json_text(error), "reason", reason);
     req_deadletter(r, reason, error, -1, NULL);
 }
 
@@ -207,9 +212,9 @@ static void req_ingest_events(struct req *r, json_t *events, int64_t sent_at_ms)
 
         if (*r->c->o.sites && json_is_string(site) &&
             !http_list_contains(r->c->o.sites, json_string_value(site))) {
-            snprintf(errbuf, sizeof(errbuf),
-                     "field 'site': '%.100s' is not an allowed site",
-                     json_string_value(site));
+            char q[104];
+            utf8_quote(q, sizeof(q), json_string_value(site), json_string_length(site));
+            snprintf(errbuf, sizeof(errbuf), "field 'site': '%s' is not an allowed site", q);
             reason = "site_not_allowed";
         } else if (schema_event_build(&r->c->o.limits, ev, &ctx, &out, errbuf,
                                       sizeof(errbuf), &reason) == 0) {
@@ -221,8 +226,9 @@ static void req_ingest_events(struct req *r, json_t *events, int64_t sent_at_ms)
             schema_event_clear(&out);
             continue;
         }
-        json_array_append_new(rejected, json_pack("{s:i,s:s,s:s}", "index", (int)i,
-                                                  "error", errbuf, "reason", reason));
+        json_array_append_new(rejected, json_pack("{s:i,s:o,s:s}", "index", (int)i,
+                                                  "error", http_json_text(errbuf), "reason",
+                                                  reason));
         req_deadletter(r, reason, errbuf, (int)i, ev);
     }
     r->status = (accepted == 0 && n > 0) ? 400 : 200;
@@ -288,19 +294,24 @@ struct pixel_args {
 static enum MHD_Result pixel_arg(void *cls, enum MHD_ValueKind kind,
                                  const char *key, const char *value) {
     struct pixel_args *a = cls;
-    json_t *v;
+    json_t *v = NULL;
     (void)kind;
     if (key[0] == '_') /* cache busters */
         return MHD_YES;
     value = value ? value : "";
     /* Query strings carry only text: digits stand for numbers where the
-     * schema wants them. */
+     * schema wants them (too many digits for a double: the text, which the
+     * schema then rejects as a time or count). */
     if ((!strcmp(key, "ts") || !strcmp(key, "results")) && *value &&
-        strspn(value, "0123456789") == strlen(value))
-        v = json_real(strtod(value, NULL));
-    else
+        strspn(value, "0123456789") == strlen(value)) {
+        double d = strtod(value, NULL);
+        if (isfinite(d))
+            v = json_real(d);
+    }
+    if (!v)
         v = json_string(value);
-    if (!v) {
+    if (!v || !utf8_valid(key, strlen(key))) {
+        json_decref(v);
         a->bad_key = key;
         return MHD_NO;
     }
@@ -308,15 +319,46 @@ static enum MHD_Result pixel_arg(void *cls, enum MHD_ValueKind kind,
     return MHD_YES;
 }
 
+/* Appends key=value to the text in cls, percent-encoding every byte but
+ * the unreserved ones: the query as sent, whatever its bytes. */
+static enum MHD_Result pixel_arg_encode(void *cls, enum MHD_ValueKind kind,
+                                        const char *key, const char *value) {
+    static const char hex[] = "0123456789ABCDEF";
+    FILE *f = cls;
+    (void)kind;
+    if (ftell(f) > 0)
+        fputc('&', f);
+    for (int part = 0; part < 2; part++) {
+        const char *p = part ? value : key;
+        if (part && !value)
+            break;
+        if (part)
+            fputc('=', f);
+        for (; *p; p++) {
+            unsigned char c = (unsigned char)*p;
+            if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                c == '-' || c == '.' || c == '_' || c == '~')
+                fputc(c, f);
+            else
+                fprintf(f, "%%%c%c", hex[c >> 4], hex[c & 15]);
+        }
+    }
+    return MHD_YES;
+}
+
 static void req_ingest_pixel(struct req *r) {
     struct pixel_args a = {json_object(), NULL};
     json_t *events;
-    char errbuf[300];
+    char errbuf[300], q[72];
 
     MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, pixel_arg, &a);
     if (a.bad_key) {
-        snprintf(errbuf, sizeof(errbuf), "query parameter '%.64s' is not valid UTF-8",
-                 a.bad_key);
+        size_t len = 0;
+        FILE *f = open_memstream(&r->pixel_query, &len);
+        MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, pixel_arg_encode, f);
+        fclose(f);
+        utf8_quote(q, sizeof(q), a.bad_key, strlen(a.bad_key));
+        snprintf(errbuf, sizeof(errbuf), "query parameter '%s' is not valid UTF-8", q);
         json_decref(a.event);
         req_reject_body(r, 400, SCHEMA_ERR_VALUE, errbuf);
         return;
@@ -594,6 +636,7 @@ void collector_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     http_body_free(&r->body);
     json_decref(r->answer);
     free(r->origin);
+    free(r->pixel_query);
     pthread_mutex_destroy(&r->lock);
     free(r);
     metrics_in_flight(-1);

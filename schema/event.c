@@ -1,6 +1,7 @@
 #include "event.h"
 
 #include "timefmt.h"
+#include "utf8.h"
 
 #include <assert.h>
 #include <math.h>
@@ -10,10 +11,20 @@
 #include <strings.h>
 #include <sys/random.h>
 
+/* Client text quoted in an error: at most 64 bytes, cut on a character
+ * boundary, invalid bytes escaped (utf8.h), so the message stays UTF-8. */
+struct quoted {
+    char s[72];
+};
+static struct quoted quote(const char *s) {
+    struct quoted q;
+    utf8_quote(q.s, sizeof(q.s), s, strlen(s));
+    return q;
+}
+
 /* Largest integer a double (and so JSON_DECODE_INT_AS_REAL) holds exactly. */
 #define SCHEMA_MAX_SAFE_INT 9007199254740991.0
-/* 9999-12-31T23:59:59.999Z: timefmt's upper bound. */
-#define SCHEMA_MAX_TS_MS 253402300799999.0
+#define SCHEMA_MAX_TS_MS ((double)TIMEFMT_MAX_MS)
 #define SCHEMA_MAX_RESULTS 2147483647.0
 
 enum field_kind {
@@ -131,9 +142,9 @@ int schema_batch_unpack(json_t *root, json_t **events, int64_t *sent_at_ms,
     json_object_foreach(root, key, val) {
         if (strcmp(key, "events") && strcmp(key, "sent_at")) {
             snprintf(errbuf, errsize,
-                     "batch field '%.64s' is unknown: a batch has only "
+                     "batch field '%s' is unknown: a batch has only "
                      "'sent_at' and 'events'",
-                     key);
+                     quote(key).s);
             return -1;
         }
     }
@@ -154,10 +165,15 @@ int schema_batch_unpack(json_t *root, json_t **events, int64_t *sent_at_ms,
 
 /* ---------------------------------------------------------------- strings */
 
+/* C0 controls, DEL, and the C1 controls U+0080-U+009F (UTF-8 C2 80 to
+ * C2 9F): jansson has checked that s is valid UTF-8. */
 static int has_control(const char *s, size_t len) {
-    for (size_t i = 0; i < len; i++)
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7f ||
+            (c == 0xc2 && i + 1 < len && (unsigned char)s[i + 1] < 0xa0))
             return 1;
+    }
     return 0;
 }
 
@@ -343,21 +359,21 @@ static int check_props(const struct schema_limits *lim, const json_t *v,
         size_t klen = strlen(k), len;
         if (klen == 0 || klen > lim->max_prop_key || has_control(k, klen))
             FAIL(SCHEMA_ERR_VALUE,
-                 "props key '%.64s' must be 1 to %zu bytes without control "
+                 "props key '%s' must be 1 to %zu bytes without control "
                  "characters",
-                 k, lim->max_prop_key);
+                 quote(k).s, lim->max_prop_key);
         if (json_is_string(pv)) {
             len = json_string_length(pv);
             if (len > lim->max_text || has_control(json_string_value(pv), len))
                 FAIL(len > lim->max_text ? SCHEMA_ERR_LENGTH : SCHEMA_ERR_VALUE,
-                     "props.%.64s must be at most %zu bytes without control "
+                     "props.%s must be at most %zu bytes without control "
                      "characters",
-                     k, lim->max_text);
+                     quote(k).s, lim->max_text);
         } else if (!json_is_real(pv) && !json_is_boolean(pv)) {
             FAIL(SCHEMA_ERR_TYPE,
-                 "props.%.64s must be a string, number or boolean (nested "
+                 "props.%s must be a string, number or boolean (nested "
                  "objects, arrays and null are not allowed)",
-                 k);
+                 quote(k).s);
         }
     }
     props = json_object();
@@ -486,8 +502,8 @@ int schema_event_build(const struct schema_limits *lim, const json_t *in,
             type = i;
     if (type < 0)
         FAIL(SCHEMA_ERR_UNKNOWN_TYPE,
-             "field 'type' is '%.64s'; it must be pageview, click or search",
-             tname);
+             "field 'type' is '%s'; it must be pageview, click or search",
+             quote(tname).s);
     bit = 1u << type;
 
     json_object_foreach((json_t *)in, key, val) {
@@ -499,7 +515,7 @@ int schema_event_build(const struct schema_limits *lim, const json_t *in,
                 break;
         if (i == FIELD_CNT || !(fields[i].allowed & bit))
             FAIL(SCHEMA_ERR_UNKNOWN_FIELD,
-                 "field '%.64s' is not part of a %s event", key, tname);
+                 "field '%s' is not part of a %s event", quote(key).s, tname);
     }
 
     for (size_t i = 0; i < FIELD_CNT; i++) {

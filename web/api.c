@@ -2,6 +2,7 @@
 
 #include "hll.h"
 #include "timefmt.h"
+#include "utf8.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -43,16 +44,18 @@ static int granularity_secs(const char *g) {
 static int parse_range(const struct api_params *p, int64_t now, int64_t *from, int64_t *to,
                        char *errbuf, size_t errsize) {
     int64_t today = now - now % 86400;
+    const char *name = NULL, *bad = NULL;
     *from = today;
     *to = today + 86400;
-    if (p->from && api_parse_time(p->from, from)) {
-        snprintf(errbuf, errsize, "from: '%s' is not a time (Unix seconds, YYYY-MM-DD or "
-                                  "RFC 3339)", p->from);
-        return -1;
-    }
-    if (p->to && api_parse_time(p->to, to)) {
-        snprintf(errbuf, errsize, "to: '%s' is not a time (Unix seconds, YYYY-MM-DD or RFC 3339)",
-                 p->to);
+    if (p->from && api_parse_time(p->from, from))
+        name = "from", bad = p->from;
+    else if (p->to && api_parse_time(p->to, to))
+        name = "to", bad = p->to;
+    if (bad) {
+        char q[72]; /* the client's text, as valid UTF-8 whatever it sent */
+        utf8_quote(q, sizeof(q), bad, strlen(bad));
+        snprintf(errbuf, errsize,
+                 "%s: '%s' is not a time (Unix seconds, YYYY-MM-DD or RFC 3339)", name, q);
         return -1;
     }
     if (*to <= *from) {

@@ -144,6 +144,12 @@ class Api(unittest.TestCase):
         status, _, body = get(self.url, "/api/v1/summary?site=%FF%FE")
         self.assertEqual(status, 400)
         self.assertIn("UTF-8", json.loads(body)["error"])
+        # invalid UTF-8 in from/to is quoted escaped (this crashed activity-web)
+        for q in ("from=%FF", "to=%C3", "from=" + "a" * 63 + "%C3%A9"):
+            status, _, body = get(self.url, "/api/v1/summary?site=s1&" + q)
+            self.assertEqual(status, 400, q)
+            self.assertIn("is not a time", json.loads(body.decode("utf-8"))["error"])
+        self.assertIsNone(self.web.poll(), "activity-web died")
         status, _, _ = get(self.url, "/api/v1/nothing")
         self.assertEqual(status, 404)
         status, _, _ = get(self.url, "/api/v1/summary?site=s1", method="DELETE")

@@ -29,7 +29,7 @@ static int parse(const char *text, struct rollup_event *ev, char *err) {
     char *buf = malloc(n ? n : 1);
     int rc;
     memcpy(buf, text, n);
-    rc = canonical_parse(buf, n, 600000, &strings, ev, err, 256);
+    rc = canonical_parse(buf, n, NULL, 600000, &strings, ev, err, 256);
     free(buf);
     return rc;
 }
@@ -140,11 +140,26 @@ static void test_every_truncation_is_rejected(void **state) {
     for (size_t cut = 0; cut < n; cut++) {
         char *buf = malloc(cut ? cut : 1);
         memcpy(buf, full, cut);
-        if (canonical_parse(buf, cut, 600000, &strings, &ev, err, sizeof(err)) == 0)
+        if (canonical_parse(buf, cut, NULL, 600000, &strings, &ev, err, sizeof(err)) == 0)
             fail_msg("accepted a prefix of %zu bytes", cut);
         free(buf);
     }
     assert_int_equal(parse(full, &ev, err), 0);
+}
+
+/* One rule for the aggregator and the exporter: an event counts only on
+ * its own type's topic. */
+static void test_event_on_another_types_topic_is_rejected(void **state) {
+    (void)state;
+    const char *pv = "{\"type\":\"pageview\"," ID ",\"site\":\"s\",\"anonymous_id\":\"v\","
+                     "\"url\":\"https://s/a\"," TAIL "}";
+    struct rollup_event ev;
+    char err[256];
+    assert_int_equal(canonical_parse(pv, strlen(pv), "pageview", 0, &strings, &ev, err, 256), 0);
+    assert_int_equal(canonical_parse(pv, strlen(pv), "click", 0, &strings, &ev, err, 256), -1);
+    assert_string_equal(err, "a pageview event on a click topic");
+    assert_string_equal(canonical_topic_type("activity.click"), "click");
+    assert_string_equal(canonical_topic_type("a.b.search"), "search");
 }
 
 int main(void) {
@@ -155,6 +170,7 @@ int main(void) {
         cmocka_unit_test(test_future_ts_is_clamped),
         cmocka_unit_test(test_hostile_text),
         cmocka_unit_test(test_every_truncation_is_rejected),
+        cmocka_unit_test(test_event_on_another_types_topic_is_rejected),
     };
     return cmocka_run_group_tests_name("canonical", tests, NULL, free_strings);
 }

@@ -23,6 +23,29 @@ static long long pageviews(void) {
                  "granularity='day' AND dim=''");
 }
 
+/* A topic handle for the messages (the sink reads the topic's name), from a
+ * client that never connects. */
+static rd_kafka_t *rk;
+static rd_kafka_topic_t *pageview_topic;
+
+static int topic_setup(void **state) {
+    char err[256];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    (void)state;
+    rd_kafka_conf_set(conf, "log_level", "0", err, sizeof(err));
+    rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+    assert_non_null(rk);
+    pageview_topic = rd_kafka_topic_new(rk, "activity.pageview", NULL);
+    return 0;
+}
+
+static int topic_teardown(void **state) {
+    (void)state;
+    rd_kafka_topic_destroy(pageview_topic);
+    rd_kafka_destroy(rk);
+    return 0;
+}
+
 /* Gives the sink the canonical pageview `id` as if Kafka delivered it at
  * `offset` of partition 0. */
 static void add(const struct consumer_sink *cb, int id, int64_t offset) {
@@ -35,6 +58,7 @@ static void add(const struct consumer_sink *cb, int id, int64_t offset) {
              "\"bot\":false}",
              id, id);
     memset(&m, 0, sizeof(m));
+    m.rkt = pageview_topic;
     m.payload = json;
     m.len = strlen(json);
     m.offset = offset;
@@ -102,5 +126,5 @@ int main(void) {
         cmocka_unit_test_setup_teardown(
             test_a_conflict_is_reported_at_the_next_flush_and_counts_nothing, setup, teardown),
     };
-    return cmocka_run_group_tests_name("counter_sink", tests, NULL, NULL);
+    return cmocka_run_group_tests_name("counter_sink", tests, topic_setup, topic_teardown);
 }

@@ -350,6 +350,56 @@ static void test_batch_shapes(void **state) {
     json_decref(root);
 }
 
+/* Error messages quote client text: cut on a character boundary, invalid
+ * bytes never reach them, and the message is always valid UTF-8 (a JSON
+ * builder given it must not fail). */
+static void expect_utf8_error(const char *text, const char *needle) {
+    struct schema_event ev;
+    json_t *s;
+    assert_int_equal(build(text, &ev), -1);
+    if (!strstr(errbuf, needle))
+        fail_msg("error '%s' does not mention '%s'", errbuf, needle);
+    s = json_string(errbuf);
+    if (!s)
+        fail_msg("error is not valid UTF-8: %s", errbuf);
+    json_decref(s);
+}
+
+static void test_quoted_names_are_cut_on_character_boundaries(void **state) {
+    (void)state;
+    /* 63 'a' then a two-byte character: a 64-byte cut splits it */
+    char name[80], text[400];
+    memset(name, 'a', 63);
+    strcpy(name + 63, "\xc3\xa9");
+    snprintf(text, sizeof(text), "{\"type\":\"%s\"}", name);
+    expect_utf8_error(text, "aaaa");
+    snprintf(text, sizeof(text), "{" PV ",\"ts\":1,\"%s\":1}", name);
+    expect_utf8_error(text, "is not part of a pageview event");
+    snprintf(text, sizeof(text), "{" PV ",\"ts\":1,\"props\":{\"%s\":[]}}", name + 1);
+    expect_utf8_error(text, "must be a string, number or boolean");
+    snprintf(text, sizeof(text), "{" PV ",\"ts\":1,\"props\":{\"%s%s\":1}}", name, name);
+    expect_utf8_error(text, "props key");
+}
+
+static void test_c1_controls_rejected(void **state) {
+    (void)state;
+    expect_error("{" PV ",\"ts\":1,\"title\":\"a\\u0085b\"}", SCHEMA_ERR_VALUE, "control");
+    expect_error("{" PV ",\"ts\":1,\"title\":\"a\\u009fb\"}", SCHEMA_ERR_VALUE, "control");
+    json_decref(build_ok("{" PV ",\"ts\":1,\"title\":\"a\\u00a0b\\u00ffc\"}"));
+}
+
+static void test_times_past_9999_are_invalid_values(void **state) {
+    (void)state;
+    struct schema_event ev;
+    expect_error("{" PV ",\"ts\":\"9999-12-31T23:59:59-00:01\"}", SCHEMA_ERR_VALUE, "'ts'");
+    /* the last representable instant is fine, and so is skew past it
+     * (ts is clamped, client_ts is as sent) */
+    ctx.sent_at_ms = ctx.received_at_ms - 3600000;
+    assert_int_equal(build("{" PV ",\"ts\":\"9999-12-31T23:59:59.999Z\"}", &ev), 0);
+    assert_non_null(strstr(ev.json, "\"client_ts\":\"9999-12-31T23:59:59.999Z\""));
+    schema_event_clear(&ev);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_pageview_minimal_is_enriched, setup),
@@ -373,6 +423,9 @@ int main(void) {
         cmocka_unit_test_setup(test_props_rules, setup),
         cmocka_unit_test_setup(test_parse_rejects_broken_documents, setup),
         cmocka_unit_test_setup(test_batch_shapes, setup),
+        cmocka_unit_test_setup(test_quoted_names_are_cut_on_character_boundaries, setup),
+        cmocka_unit_test_setup(test_c1_controls_rejected, setup),
+        cmocka_unit_test_setup(test_times_past_9999_are_invalid_values, setup),
     };
     return cmocka_run_group_tests_name("schema", tests, NULL, NULL);
 }

@@ -30,7 +30,7 @@ static int free_strings(void **state) {
 static struct rollup_event parsed(const char *json) {
     struct rollup_event e;
     char err[128];
-    assert_int_equal(canonical_parse(json, strlen(json), 600000, &strings, &e, err, sizeof(err)), 0);
+    assert_int_equal(canonical_parse(json, strlen(json), NULL, 600000, &strings, &e, err, sizeof(err)), 0);
     return e;
 }
 

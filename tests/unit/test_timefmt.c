@@ -28,7 +28,9 @@ static void test_rejects_malformed(void **state) {
     const char *bad[] = {"", "2026-11-24", "2026-11-24T02:19:35", "2026-13-01T00:00:00Z",
                          "2025-02-29T00:00:00Z", "2026-11-24T24:00:00Z", "2026-11-24T02:19:35.Z",
                          "2026-11-24T02:19:35Zjunk", "1969-12-31T23:59:59Z", "2026-11-24T02:19:35+1:00",
-                         "２０２６-11-24T02:19:35Z"};
+                         "２０２６-11-24T02:19:35Z",
+                         /* past 9999-12-31T23:59:59.999Z once the offset is applied */
+                         "9999-12-31T23:59:59-00:01", "9999-12-31T23:30:00-01:00"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         if (timefmt_parse(bad[i], &ms) == 0)
             fail_msg("accepted '%s'", bad[i]);
@@ -40,6 +42,10 @@ static void test_format_round_trips(void **state) {
     timefmt_format(1795486775123LL, buf);
     assert_string_equal(buf, "2026-11-24T02:19:35.123Z");
     assert_int_equal(parse(buf), 1795486775123LL);
+    assert_int_equal(parse("9999-12-31T23:59:59.999Z"), TIMEFMT_MAX_MS);
+    assert_int_equal(parse("9999-12-31T23:59:59.999+00:01"), TIMEFMT_MAX_MS - 60000);
+    timefmt_format(TIMEFMT_MAX_MS, buf);
+    assert_string_equal(buf, "9999-12-31T23:59:59.999Z");
     timefmt_format(0, buf);
     assert_string_equal(buf, "1970-01-01T00:00:00.000Z");
 }
