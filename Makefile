@@ -24,13 +24,14 @@ COMMON_SRC := common/log.c common/config.c common/kafka.c common/timefmt.c commo
               common/utf8.c
 SCHEMA_SRC := schema/event.c
 INGEST_SRC := ingest/main.c ingest/collector.c ingest/producer.c \
-              ingest/enrich.c ingest/metrics.c common/http.c
+              ingest/enrich.c ingest/metrics.c common/http.c common/http_server.c
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 LIB_OBJ := $(call obj,$(COMMON_SRC) $(SCHEMA_SRC))
 
 WORKER_SRC := aggregator/consumer.c aggregator/worker_metrics.c aggregator/canonical.c \
-              aggregator/rollup.c aggregator/arena.c aggregator/hll.c common/http.c
+              aggregator/rollup.c aggregator/arena.c aggregator/hll.c common/http.c \
+              common/http_server.c
 STORE_SRC := aggregator/store.c aggregator/seen.c
 AGGREGATOR_SRC := aggregator/main.c aggregator/counter_sink.c $(STORE_SRC) $(WORKER_SRC)
 EXPORT_SRC := aggregator/export_main.c aggregator/export_sink.c aggregator/export_ledger.c \
@@ -80,7 +81,8 @@ $(BUILD)/activity-aggregator: $(call obj,$(AGGREGATOR_SRC)) $(BUILD)/obj/gen/cou
 $(BUILD)/activity-export: $(call obj,$(EXPORT_SRC)) $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-WEB_SRC := web/main.c web/api.c web/static_files.c aggregator/hll.c common/http.c
+WEB_SRC := web/main.c web/api.c web/static_files.c aggregator/hll.c common/http.c \
+           common/http_server.c
 $(BUILD)/activity-web: $(call obj,$(WEB_SRC)) $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

@@ -166,7 +166,7 @@ int main(int argc, char **argv) {
     struct export_sink_options so;
     struct consumer_sink ops;
     struct consumer_options co;
-    struct MHD_Daemon *metrics = NULL;
+    struct http_server *metrics = NULL;
     char errbuf[512];
     int rc;
 
@@ -202,7 +202,7 @@ int main(int argc, char **argv) {
     export_sink_finish(run.sink); /* publish what is committed; the fence keeps it safe */
     export_sink_free(run.sink);
     if (metrics)
-        MHD_stop_daemon(metrics);
+        http_server_stop(metrics);
     log_info("stopped: %ld rows in %ld published files, %ld skipped",
              atomic_load(&export_stats.rows), atomic_load(&export_stats.files),
              atomic_load(&export_stats.skipped));

@@ -58,7 +58,7 @@ int main(int argc, char **argv) {
     struct counter_sink *sink;
     long counted, duplicates, skipped;
     struct consumer_options co;
-    struct MHD_Daemon *metrics = NULL;
+    struct http_server *metrics = NULL;
     int rc = config_parse_main(&cfg, argc, argv);
 
     if (rc != CONFIG_RUN)
@@ -89,7 +89,7 @@ int main(int argc, char **argv) {
     }
     counter_sink_free(sink);
     if (metrics)
-        MHD_stop_daemon(metrics);
+        http_server_stop(metrics);
     store_close(store);
     counter_sink_totals(&counted, &duplicates, &skipped);
     log_info("stopped: %ld events counted, %ld duplicates, %ld skipped", counted, duplicates,

@@ -2,6 +2,7 @@
 
 #include "consumer.h"
 #include "http.h"
+#include "http_server.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -38,17 +39,21 @@ static enum MHD_Result metrics_handler(void *cls, struct MHD_Connection *conn, c
     return ret;
 }
 
-struct MHD_Daemon *worker_metrics_start(const char *listen, const char *prefix,
-                                        worker_metrics_fn own, char *errbuf, size_t errsize) {
+struct http_server *worker_metrics_start(const char *listen, const char *prefix,
+                                         worker_metrics_fn own, char *errbuf, size_t errsize) {
     struct sockaddr_storage addr;
-    struct MHD_Daemon *d;
+    struct http_server *d;
+    struct http_limits lim;
     const char *colon = strrchr(listen, ':');
     served = (struct worker_metrics){prefix, own};
+    http_limits_default(&lim);
+    lim.threads = 1;
+    lim.max_connections = 64; /* for a scraper, not for the public */
     if (http_parse_listen(listen, &addr, errbuf, errsize) ||
-        !(d = http_start(&addr, 1, metrics_handler, NULL, NULL, errbuf, errsize)))
+        !(d = http_server_start(&addr, &lim, metrics_handler, NULL, NULL, errbuf, errsize)))
         return NULL;
     /* the bound port, which differs from the flag's when it was 0 */
-    printf("http://%.*s:%d/metrics\n", (int)(colon - listen), listen, http_bound_port(d));
+    printf("http://%.*s:%d/metrics\n", (int)(colon - listen), listen, http_server_port(d));
     fflush(stdout);
     return d;
 }

@@ -4,6 +4,8 @@
 #ifndef AGGREGATOR_WORKER_METRICS_H
 #define AGGREGATOR_WORKER_METRICS_H
 
+#include "http_server.h"
+
 #include <microhttpd.h>
 #include <stdio.h>
 
@@ -12,7 +14,7 @@ typedef void (*worker_metrics_fn)(FILE *f);
 
 /* Serves GET /metrics on listen ("host:port"; port 0 picks one) and prints
  * its URL as stdout's first line. NULL with errbuf filled on failure. */
-struct MHD_Daemon *worker_metrics_start(const char *listen, const char *prefix,
-                                        worker_metrics_fn own, char *errbuf, size_t errsize);
+struct http_server *worker_metrics_start(const char *listen, const char *prefix,
+                                         worker_metrics_fn own, char *errbuf, size_t errsize);
 
 #endif

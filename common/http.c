@@ -4,6 +4,8 @@
 #include "utf8.h"
 
 #include <arpa/inet.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -13,17 +15,55 @@
 #include <unistd.h>
 #include <zlib.h>
 
+static atomic_size_t body_budget = 64u << 20, body_used;
+
+void http_body_set_budget(size_t bytes) { atomic_store(&body_budget, bytes); }
+
+size_t http_body_budget_used(void) { return atomic_load(&body_used); }
+
+static int body_reserve(struct http_body *b, size_t n) {
+    if (atomic_fetch_add(&body_used, n) + n > atomic_load(&body_budget)) {
+        atomic_fetch_sub(&body_used, n);
+        return -1;
+    }
+    b->reserved += n;
+    return 0;
+}
+
+unsigned http_body_begin(struct http_body *b, const char *content_length) {
+    char *end;
+    unsigned long long n;
+    if (!content_length)
+        return 0;
+    errno = 0;
+    n = strtoull(content_length, &end, 10);
+    if (errno || *end || end == content_length || n > b->limit) {
+        b->total = errno || *end ? SIZE_MAX : (size_t)n;
+        return 413;
+    }
+    if (body_reserve(b, (size_t)n + 1))
+        return 503;
+    if (!(b->buf = malloc((size_t)n + 1)))
+        abort();
+    b->buf[0] = '\0';
+    return 0;
+}
+
 int http_body_append(struct http_body *b, const char *data, size_t len) {
     size_t keep;
     b->total += len;
     keep = b->len < b->limit ? b->limit - b->len : 0;
     if (keep > len)
         keep = len;
-    if (keep) {
-        char *nb = realloc(b->buf, b->len + keep + 1);
-        if (!nb)
+    if (keep && b->len + keep + 1 > b->reserved) {
+        char *nb;
+        if (body_reserve(b, b->len + keep + 1 - b->reserved))
+            return -1;
+        if (!(nb = realloc(b->buf, b->reserved)))
             abort();
         b->buf = nb;
+    }
+    if (keep) {
         memcpy(b->buf + b->len, data, keep);
         b->len += keep;
         b->buf[b->len] = '\0';
@@ -33,8 +73,9 @@ int http_body_append(struct http_body *b, const char *data, size_t len) {
 
 void http_body_free(struct http_body *b) {
     free(b->buf);
+    atomic_fetch_sub(&body_used, b->reserved);
     b->buf = NULL;
-    b->len = b->total = 0;
+    b->len = b->total = b->reserved = 0;
 }
 
 int http_gunzip(const char *in, size_t inlen, size_t limit, char **out,
@@ -86,9 +127,11 @@ int http_gunzip(const char *in, size_t inlen, size_t limit, char **out,
 void http_add_cors(struct MHD_Response *resp, const char *origin) {
     if (!origin)
         return;
+    /* no Allow-Credentials: events need no cookies, and a reflected origin
+     * with credentials would let any page read what a response holds */
     MHD_add_response_header(resp, "Access-Control-Allow-Origin", origin);
-    MHD_add_response_header(resp, "Access-Control-Allow-Credentials", "true");
-    MHD_add_response_header(resp, "Vary", "Origin");
+    if (strcmp(origin, "*"))
+        MHD_add_response_header(resp, "Vary", "Origin");
 }
 
 struct MHD_Response *http_response_bytes(const char *type, const void *data,
@@ -207,54 +250,4 @@ int http_is_loopback(const struct sockaddr_storage *addr) {
     if (addr->ss_family == AF_INET6)
         return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)addr)->sin6_addr);
     return 0;
-}
-
-/* libmicrohttpd's own messages, as lines of our log like librdkafka's. */
-static void http_mhd_log(void *cls, const char *fmt, va_list ap) {
-    char msg[512];
-    size_t n;
-    int saved = errno; /* http_start's caller reads it after a failed start */
-    (void)cls;
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    n = strlen(msg);
-    while (n > 0 && msg[n - 1] == '\n')
-        msg[--n] = '\0';
-    log_warn("libmicrohttpd: %s", msg);
-    errno = saved;
-}
-
-struct MHD_Daemon *http_start(const struct sockaddr_storage *addr, int threads,
-                              MHD_AccessHandlerCallback handler, void *cls,
-                              MHD_RequestCompletedCallback completed,
-                              char *errbuf, size_t errsize) {
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
-    struct MHD_Daemon *d;
-    if (addr->ss_family == AF_INET6)
-        flags |= MHD_USE_IPv6;
-    if (threads == HTTP_THREAD_PER_CONNECTION)
-        flags |= MHD_USE_THREAD_PER_CONNECTION;
-    else
-        flags |= MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME;
-    if (threads == 0)
-        threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
-    d = MHD_start_daemon(
-        flags, 0, NULL, NULL, handler, cls,
-        MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL, MHD_OPTION_SOCK_ADDR, addr,
-        /* a pool of one is no pool, and MHD warns about any size below 2:
-         * then the slot repeats the timeout instead */
-        threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)(threads > 1 ? threads : 30),
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)10000,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
-        MHD_OPTION_NOTIFY_COMPLETED, completed, cls, MHD_OPTION_END);
-    if (!d)
-        snprintf(errbuf, errsize, "cannot listen: %s", strerror(errno));
-    return d;
-}
-
-int http_bound_port(struct MHD_Daemon *d) {
-    const union MHD_DaemonInfo *info =
-        MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-    return info ? info->port : 0;
 }

@@ -9,15 +9,32 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
-/* A request body, kept up to limit bytes; the rest is counted, not kept. */
+/* A request body, kept up to limit bytes; the rest is counted, not kept.
+ * The memory of all bodies held at once, across every connection, counts
+ * against one process-wide budget, so unfinished uploads cannot take the
+ * machine's memory: a body that does not fit is refused (503), and its
+ * Content-Length is known before any of it is read. */
 struct http_body {
     char *buf;
     size_t len;      /* bytes kept */
     size_t total;    /* bytes received */
     size_t limit;
+    size_t reserved; /* bytes of the budget this body holds */
 };
 
-/* Appends a chunk. Returns 0, or -1 once the body exceeds its limit. */
+/* The budget for all bodies in memory at once (default 64 MiB). */
+void http_body_set_budget(size_t bytes);
+/* Bytes of the budget held now. */
+size_t http_body_budget_used(void);
+
+/* Starts a body from its Content-Length header's value (NULL: none, then
+ * it grows as it comes). Returns 0; 413 when the length is above b->limit
+ * (b->total says how much was announced); 503 when the budget cannot hold
+ * it now. */
+unsigned http_body_begin(struct http_body *b, const char *content_length);
+
+/* Appends a chunk. Returns 0, or -1 once the body exceeds its limit or,
+ * growing without a Content-Length, the budget. */
 int http_body_append(struct http_body *b, const char *data, size_t len);
 void http_body_free(struct http_body *b);
 
@@ -46,7 +63,8 @@ enum MHD_Result http_queue(struct MHD_Connection *conn, unsigned status,
 enum MHD_Result http_send_error(struct MHD_Connection *conn, unsigned status,
                                 const char *msg, const char *origin);
 
-/* Adds Access-Control-Allow-Origin for an allowed origin (NULL: none). */
+/* Adds Access-Control-Allow-Origin for an allowed origin ("*" for any;
+ * NULL: none). */
 void http_add_cors(struct MHD_Response *resp, const char *origin);
 
 /* 1 when item is in the comma-separated list ("*" matches anything). */
@@ -59,18 +77,5 @@ int http_parse_listen(const char *spec, struct sockaddr_storage *addr,
 
 /* 1 when addr is a loopback address (127.0.0.0/8 or ::1). */
 int http_is_loopback(const struct sockaddr_storage *addr);
-
-/* Starts an MHD daemon on addr with a thread pool of threads (0: one per
- * core), epoll and suspend/resume; or, with HTTP_THREAD_PER_CONNECTION, a
- * thread per connection, for answers that are long streams (Server-Sent
- * Events) and may wait between writes. Returns NULL with errbuf set. */
-#define HTTP_THREAD_PER_CONNECTION (-1)
-struct MHD_Daemon *http_start(const struct sockaddr_storage *addr, int threads,
-                              MHD_AccessHandlerCallback handler, void *cls,
-                              MHD_RequestCompletedCallback completed,
-                              char *errbuf, size_t errsize);
-
-/* The port the daemon is bound to (useful after ":0"). */
-int http_bound_port(struct MHD_Daemon *d);
 
 #endif

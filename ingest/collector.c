@@ -34,6 +34,8 @@ struct req {
     struct MHD_Connection *conn;
     enum route route;
     int is_options, method_ok;
+    int dry_run;        /* /v1/validate, or HEAD of the pixel: nothing produced */
+    int orphan;         /* answered and completed before its deliveries reported */
     struct http_body body;
     char *origin;       /* echoed in CORS when allowed; NULL otherwise */
     int origin_denied;
@@ -155,7 +157,7 @@ static void req_deadletter(struct req *r, const char *reason, const char *error,
     json_t *rec;
 
     metrics_event_rejected(reason);
-    if (r->route == R_VALIDATE)
+    if (r->dry_run)
         return;
     timefmt_format(r->received_at_ms, ts);
     rec = json_pack("{s:s,s:o,s:s,s:s}", "reason", reason, "error", http_json_text(error),
@@ -166,7 +168,21 @@ static void req_deadletter(struct req *r, const char *reason, const char *error,
     if (index >= 0)
         json_object_set_new(rec, "index", json_integer(index));
     if (event) {
-        json_object_set(rec, "event", (json_t *)event);
+        /* A rejected event's JSON as sent can be far larger than its body
+         * (escapes: "\u0001" is 6 bytes for 1): past the dead-letter limit it
+         * is kept cut, in base64, so the record always fits in a message. */
+        char *ev_text = json_dumps(event, JSON_COMPACT | JSON_ENCODE_ANY);
+        size_t ev_len = ev_text ? strlen(ev_text) : 0;
+        if (ev_len <= r->c->o.deadletter_max_body) {
+            json_object_set(rec, "event", (json_t *)event);
+        } else {
+            char *b64 = base64(ev_text, r->c->o.deadletter_max_body);
+            json_object_set_new(rec, "event_base64", json_string(b64));
+            json_object_set_new(rec, "event_bytes", json_integer((json_int_t)ev_len));
+            json_object_set_new(rec, "event_truncated", json_true());
+            free(b64);
+        }
+        free(ev_text);
     } else if (r->pixel_query) {
         json_object_set_new(rec, "query", json_string(r->pixel_query));
     } else {
@@ -194,6 +210,8 @@ static void req_reject_body(struct req *r, unsigned status, const char *reason,
     req_deadletter(r, reason, error, -1, NULL);
 }
 
+static void req_free(struct req *r);
+
 /* ------------------------------------------------------------ ingestion */
 
 static void req_ingest_events(struct req *r, json_t *events, int64_t sent_at_ms) {
@@ -218,7 +236,7 @@ static void req_ingest_events(struct req *r, json_t *events, int64_t sent_at_ms)
             reason = "site_not_allowed";
         } else if (schema_event_build(&r->c->o.limits, ev, &ctx, &out, errbuf,
                                       sizeof(errbuf), &reason) == 0) {
-            if (r->route != R_VALIDATE)
+            if (!r->dry_run)
                 req_produce(r, r->c->topics[out.type], out.key, out.json,
                             out.json_len, schema_type_id(out.type));
             r->accepted_by_type[out.type]++;
@@ -390,7 +408,7 @@ static enum MHD_Result req_answer(struct req *r) {
     } else {
         if (r->err)
             metrics_deadletter_failed(); /* the 4xx answer stands */
-        if (status == 200 && r->route != R_VALIDATE)
+        if (status == 200 && !r->dry_run)
             for (int t = 0; t < SCHEMA_TYPE_CNT; t++)
                 metrics_events_accepted((enum schema_type)t, r->accepted_by_type[t]);
         if (r->route == R_PIXEL && status == 200) {
@@ -421,15 +439,22 @@ static enum MHD_Result req_finish(struct req *r) {
 void collector_on_delivery(void *opaque, rd_kafka_resp_err_t err, long latency_us) {
     struct req *r = opaque;
     struct MHD_Connection *conn = r->conn;
-    int resume;
+    int resume, orphan;
     metrics_produce_latency(latency_us);
     pthread_mutex_lock(&r->lock);
     if (err && !r->err)
         r->err = err;
+    if (err && r->orphan)
+        metrics_deadletter_failed();
     resume = --r->pending == 0 && r->suspended;
+    orphan = r->pending == 0 && r->orphan;
     if (resume)
         r->suspended = 0;
     pthread_mutex_unlock(&r->lock);
+    if (orphan) { /* its connection is gone: the last report frees it */
+        req_free(r);
+        return;
+    }
     /* Last touch of r: once resumed, an HTTP thread answers and frees it,
      * possibly before this call returns (so never resume under r->lock). */
     if (resume)
@@ -478,7 +503,7 @@ static enum MHD_Result req_answer_fixed_route(struct req *r) {
     case R_HEALTH:
         return send_simple(r, 200, "application/json", "{\"status\":\"ok\"}");
     case R_READY:
-        if (producer_check_ready(r->c->producer, 2000, errbuf, sizeof(errbuf))) {
+        if (producer_check_ready(r->c->producer, errbuf, sizeof(errbuf))) {
             metrics_request_done(503);
             return http_send_error(r->conn, 503, errbuf, NULL);
         }
@@ -498,15 +523,58 @@ static enum MHD_Result req_answer_fixed_route(struct req *r) {
 
 /* --------------------------------------------------------- MHD handler */
 
+/* A media type is TYPE exactly, or TYPE followed by parameters. */
+static int media_type_is(const char *value, const char *type) {
+    size_t n = strlen(type);
+    if (strncasecmp(value, type, n))
+        return 0;
+    value += n;
+    return !*value || *value == ';' || *value == ' ' || *value == '\t';
+}
+
+/* The client address a proxy appended: X-Forwarded-For's rightmost entry
+ * that is not one of the trusted proxies (a client writes any entries it
+ * likes to the left of what the proxies add). Returns 0 with out set. */
+static int forwarded_client(const char *xff, const char *trusted, char *out, size_t outsz) {
+    size_t end = strlen(xff);
+    for (;;) {
+        size_t start = end, n;
+        while (start > 0 && xff[start - 1] != ',')
+            start--;
+        n = end - start;
+        while (n && xff[start] == ' ')
+            start++, n--;
+        while (n && xff[start + n - 1] == ' ')
+            n--;
+        if (n == 0 || n >= outsz)
+            return -1;
+        memcpy(out, xff + start, n);
+        out[n] = '\0';
+        /* the leftmost entry is the client's whatever it is */
+        while (start > 0 && xff[start - 1] != ',')
+            start--;
+        if (start == 0 || !*trusted || !http_list_contains(trusted, out))
+            return 0;
+        end = start - 1;
+    }
+}
+
 static void req_read_headers(struct req *r, const char *method) {
     struct collector *c = r->c;
     const char *origin = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Origin");
     const char *ua = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "User-Agent");
     const char *ctype, *cenc, *fwd;
     const union MHD_ConnectionInfo *ci;
+    int posts = r->route == R_EVENTS || r->route == R_VALIDATE;
+    int head = !strcmp(method, "HEAD");
+    char client[64];
 
-    if (origin) {
-        if (http_list_contains(c->o.allow_origin, origin))
+    /* CORS only where browsers send events; no credentials are needed for
+     * that, so an allowlist of * answers * and never reflects the Origin */
+    if (origin && (posts || r->route == R_PIXEL)) {
+        if (http_list_contains(c->o.allow_origin, "*"))
+            r->origin = strdup("*");
+        else if (http_list_contains(c->o.allow_origin, origin))
             r->origin = strdup(origin);
         else
             r->origin_denied = 1;
@@ -518,34 +586,58 @@ static void req_read_headers(struct req *r, const char *method) {
     fwd = c->o.trust_forwarded
               ? MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Forwarded-For")
               : NULL;
-    if (fwd) {
-        char first[64];
-        size_t n = strcspn(fwd, ",");
-        snprintf(first, sizeof(first), "%.*s", (int)(n < 63 ? n : 63), fwd);
-        r->has_ip = enrich_ip_text(first, c->o.ip_mode, r->ip, sizeof(r->ip)) == 0;
-    } else {
+    /* an X-Forwarded-For without an address: the connection's */
+    if (!fwd || forwarded_client(fwd, c->o.trusted_proxies, client, sizeof(client)) ||
+        !(r->has_ip = enrich_ip_text(client, c->o.ip_mode, r->ip, sizeof(r->ip)) == 0)) {
         ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
         r->has_ip = ci && enrich_ip_sockaddr(ci->client_addr, c->o.ip_mode, r->ip,
                                              sizeof(r->ip)) == 0;
     }
 
     r->is_options = !strcmp(method, "OPTIONS");
-    r->method_ok = ((r->route == R_EVENTS || r->route == R_VALIDATE)
-                        ? !strcmp(method, "POST")
-                        : !strcmp(method, "GET")) ||
-                   (r->is_options && (r->route == R_EVENTS || r->route == R_VALIDATE ||
-                                      r->route == R_PIXEL));
-    if (r->route != R_EVENTS && r->route != R_VALIDATE)
+    /* HEAD is answered as GET would be, without a body; the pixel's HEAD
+     * only validates, as a HEAD must not record anything */
+    r->method_ok = (posts ? !strcmp(method, "POST") : !strcmp(method, "GET") || head) ||
+                   (r->is_options && (posts || r->route == R_PIXEL));
+    r->dry_run = r->route == R_VALIDATE || (r->route == R_PIXEL && head);
+    if (!posts)
         return;
     ctype = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Type");
     cenc = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Encoding");
-    if (!ctype || (strncasecmp(ctype, "application/json", 16) &&
-                   strncasecmp(ctype, "text/plain", 10)))
+    if (!ctype || (!media_type_is(ctype, "application/json") &&
+                   !media_type_is(ctype, "text/plain")))
         r->media_error = 1;
     if (cenc && !strcasecmp(cenc, "gzip"))
         r->gzip = 1;
     else if (cenc && strcasecmp(cenc, "identity"))
         r->media_error = 1;
+}
+
+/* A body is refused before it is read when its Content-Length is over the
+ * limit (413, kept in the dead letter without its bytes) or when the bodies
+ * in flight already hold the memory budget (503: retry). The answer goes
+ * out at once and the connection closes. */
+static enum MHD_Result req_begin_body(struct req *r) {
+    char errbuf[160];
+    unsigned st = http_body_begin(
+        &r->body, MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Length"));
+    if (st == 0)
+        return MHD_YES;
+    if (st == 503) {
+        struct MHD_Response *resp = http_response_json(json_pack(
+            "{s:s}", "error", "too many request bodies in flight; retry later"));
+        MHD_add_response_header(resp, "Retry-After", "2");
+        metrics_request_done(503);
+        return http_queue(r->conn, 503, resp, r->origin);
+    }
+    r->received_at_ms = timefmt_now_ms();
+    if (r->body.total == SIZE_MAX)
+        snprintf(errbuf, sizeof(errbuf), "Content-Length is not a number");
+    else
+        snprintf(errbuf, sizeof(errbuf), "body is %zu bytes; the limit is %zu",
+                 r->body.total, r->c->o.max_body);
+    req_reject_body(r, 413, "body_too_large", errbuf);
+    return req_answer(r);
 }
 
 static enum MHD_Result req_preflight(struct req *r) {
@@ -577,6 +669,9 @@ enum MHD_Result collector_handle(void *cls, struct MHD_Connection *conn,
         metrics_in_flight(1);
         *con_cls = r;
         req_read_headers(r, method);
+        if ((r->route == R_EVENTS || r->route == R_VALIDATE) && r->method_ok &&
+            !r->is_options && !atomic_load(&c->closing))
+            return req_begin_body(r);
         return MHD_YES;
     }
     if (*upload_data_size) {
@@ -623,16 +718,7 @@ enum MHD_Result collector_handle(void *cls, struct MHD_Connection *conn,
     return req_finish(r);
 }
 
-void collector_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-                         enum MHD_RequestTerminationCode toe) {
-    struct req *r = *con_cls;
-    (void)cls;
-    (void)conn;
-    (void)toe;
-    if (!r)
-        return;
-    /* Only reachable once no delivery is outstanding: a suspended connection
-     * is not completed before it is resumed. */
+static void req_free(struct req *r) {
     http_body_free(&r->body);
     json_decref(r->answer);
     free(r->origin);
@@ -640,5 +726,25 @@ void collector_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     pthread_mutex_destroy(&r->lock);
     free(r);
     metrics_in_flight(-1);
+}
+
+void collector_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe) {
+    struct req *r = *con_cls;
+    int pending;
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    if (!r)
+        return;
     *con_cls = NULL;
+    /* A suspended connection is not completed before it is resumed, so
+     * deliveries are outstanding here only after an early answer (413 by
+     * Content-Length): the last delivery report then frees r. */
+    pthread_mutex_lock(&r->lock);
+    pending = r->pending;
+    r->orphan = pending > 0;
+    pthread_mutex_unlock(&r->lock);
+    if (!pending)
+        req_free(r);
 }

@@ -25,6 +25,7 @@ struct collector_options {
     const char *sites;          /* site allowlist, "" any */
     enum enrich_ip_mode ip_mode;
     int trust_forwarded;        /* take the client IP from X-Forwarded-For */
+    const char *trusted_proxies; /* addresses skipped from its right end */
     struct schema_limits limits;
     size_t max_body;            /* raw and inflated request body */
     size_t deadletter_max_body; /* bytes of a bad body kept in dead letter */

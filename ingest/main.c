@@ -1,17 +1,21 @@
 /* activity-ingest: the HTTP collector. Reads its configuration, starts the
  * Kafka producer and the HTTP server, and on SIGTERM/SIGINT shuts down
  * without losing an acknowledged event:
- *   1. stop accepting connections; new requests on open ones get 503;
+ *   1. close the listening socket (new connections are refused at once)
+ *      and the connections still sending a request; new requests on open
+ *      ones get 503;
  *   2. wait until every in-flight request has been answered (each one's
  *      deliveries report within --ack-timeout, so this ends);
  *   3. flush the producer, stop the server, exit 0. */
 #include "collector.h"
 #include "config.h"
 #include "http.h"
+#include "http_server.h"
 #include "kafka.h"
 #include "log.h"
 #include "metrics.h"
 
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,9 +32,11 @@ static void on_signal(int sig) {
 
 int main(int argc, char **argv) {
     char *brokers = NULL, *listen = NULL, *topic_prefix = NULL, *path_prefix = NULL,
-         *allow_origin = NULL, *sites = NULL, *ip_mode = NULL, *log_level = NULL;
+         *allow_origin = NULL, *sites = NULL, *ip_mode = NULL, *log_level = NULL,
+         *trusted_proxies = NULL;
     long ack_timeout, max_body, max_batch, max_event, max_props, max_text, max_url,
-        threads, deadletter_body;
+        threads, deadletter_body, max_conns, max_per_ip, request_timeout, max_params,
+        body_memory;
     int trust_forwarded;
     const struct config_option opts[] = {
         {"brokers", CONFIG_STRING, "localhost:9092",
@@ -57,8 +63,29 @@ int main(int argc, char **argv) {
          "client IP in events: truncate (IPv4 /24, IPv6 /48), drop, or keep",
          &ip_mode, 0, 0, "truncate|drop|keep"},
         {"trust-forwarded", CONFIG_BOOL, "false",
-         "take the client IP from X-Forwarded-For (only behind your own proxy)",
+         "take the client IP from X-Forwarded-For (only behind your own proxy): its "
+         "rightmost address not in --trusted-proxies",
          &trust_forwarded, 0, 0, NULL},
+        {"trusted-proxies", CONFIG_STRING, "",
+         "comma-separated addresses of your proxies, skipped from X-Forwarded-For's right "
+         "end (a chain of proxies); empty: the rightmost address is the client",
+         &trusted_proxies, 0, 0, NULL},
+        {"max-connections", CONFIG_INT, "10000",
+         "open client connections at once (the open-file limit is raised to fit)",
+         &max_conns, 16, 1000000, NULL},
+        {"max-connections-per-ip", CONFIG_INT, "256",
+         "open connections at once from one address; 0 = no limit (behind a proxy, "
+         "every client has the proxy's address)",
+         &max_per_ip, 0, 1000000, NULL},
+        {"request-timeout", CONFIG_INT, "10",
+         "seconds a connection has to send a whole request, head and body, from its "
+         "opening or the previous answer; then it is closed",
+         &request_timeout, 1, 3600, NULL},
+        {"max-query-params", CONFIG_INT, "100", "most query parameters in a URL (414 above)",
+         &max_params, 1, 10000, NULL},
+        {"max-body-memory", CONFIG_INT, "67108864",
+         "bytes of request bodies held at once, all connections together (503 above)",
+         &body_memory, 1048576, 68719476736, NULL},
         {"max-body-bytes", CONFIG_INT, "1048576",
          "largest request body, before and after gzip inflation (413 above)",
          &max_body, 1024, 67108864, NULL},
@@ -74,8 +101,10 @@ int main(int argc, char **argv) {
         {"max-url-bytes", CONFIG_INT, "2048", "longest url, referrer and href",
          &max_url, 64, 65536, NULL},
         {"deadletter-body-bytes", CONFIG_INT, "65536",
-         "bytes of an unusable body kept in its dead-letter record", &deadletter_body,
-         0, 67108864, NULL},
+         "bytes of an unusable body, or of a rejected event's JSON, kept in its "
+         "dead-letter record (the rest is cut, so a record always fits Kafka's 1 MB "
+         "message limit)",
+         &deadletter_body, 0, 655360, NULL},
         {"threads", CONFIG_INT, "0", "HTTP threads; 0 = one per core", &threads, 0,
          256, NULL},
         {"log-level", CONFIG_STRING, "info", "debug, info, warn or error", &log_level,
@@ -95,7 +124,8 @@ int main(int argc, char **argv) {
         {NULL, NULL}};
     char errbuf[512];
     struct collector_options co;
-    struct MHD_Daemon *daemon;
+    struct http_server *server;
+    struct http_limits lim;
     struct sockaddr_storage addr;
     rd_kafka_conf_t *conf;
     struct timespec deadline;
@@ -126,6 +156,7 @@ int main(int argc, char **argv) {
     co.sites = sites;
     enrich_ip_mode_parse(ip_mode, &co.ip_mode); /* choices checked by config */
     co.trust_forwarded = trust_forwarded;
+    co.trusted_proxies = trusted_proxies;
     schema_limits_default(&co.limits);
     co.limits.max_batch = (size_t)max_batch;
     co.limits.max_event_bytes = (size_t)max_event;
@@ -151,9 +182,20 @@ int main(int argc, char **argv) {
     }
     collector_set_producer(collector, producer);
 
-    daemon = http_start(&addr, (int)threads, collector_handle, collector,
-                        collector_completed, errbuf, sizeof(errbuf));
-    if (!daemon) {
+    http_limits_default(&lim);
+    lim.threads = (int)threads;
+    lim.max_connections = (unsigned)max_conns;
+    lim.max_per_ip = (unsigned)max_per_ip;
+    lim.request_timeout_s = (unsigned)request_timeout;
+    lim.max_query_params = (unsigned)max_params;
+    http_body_set_budget((size_t)body_memory);
+    /* Bodies of 64 KiB and more get their own mappings, returned to the
+     * system when freed: a fixed threshold stops glibc from raising it after
+     * the first large free and then keeping every large body's memory. */
+    mallopt(M_MMAP_THRESHOLD, 64 * 1024);
+    server = http_server_start(&addr, &lim, collector_handle, collector, collector_completed,
+                               errbuf, sizeof(errbuf));
+    if (!server) {
         fprintf(stderr, "activity-ingest: --listen %s: %s\n", listen, errbuf);
         rc = 1;
         goto out;
@@ -162,11 +204,11 @@ int main(int argc, char **argv) {
         char host[300];
         const char *colon = listen[0] == '[' ? strchr(listen, ']') + 1 : strrchr(listen, ':');
         snprintf(host, sizeof(host), "%.*s", (int)(colon - listen), listen);
-        printf("http://%s:%d%s/\n", *host ? host : "0.0.0.0", http_bound_port(daemon),
+        printf("http://%s:%d%s/\n", *host ? host : "0.0.0.0", http_server_port(server),
                path_prefix);
         fflush(stdout);
         log_info("listening on %s:%d, producing to %s (topics %s.*)", *host ? host : "*",
-                 http_bound_port(daemon), brokers, topic_prefix);
+                 http_server_port(server), brokers, topic_prefix);
     }
 
     signal(SIGINT, on_signal);
@@ -177,7 +219,7 @@ int main(int argc, char **argv) {
 
     log_info("shutting down: %ld requests in flight", metrics_in_flight_now());
     collector_begin_shutdown(collector);
-    MHD_quiesce_daemon(daemon);
+    http_server_quiesce(server);
     clock_gettime(CLOCK_MONOTONIC, &deadline);
     deadline.tv_sec += ack_timeout / 1000 + 5;
     for (;;) {
@@ -189,7 +231,7 @@ int main(int argc, char **argv) {
     }
     left = producer_close(producer, (int)ack_timeout + 1000);
     producer = NULL;
-    MHD_stop_daemon(daemon);
+    http_server_stop(server);
     if (left)
         log_error("%d messages were not acknowledged by Kafka at exit", left);
     log_info("stopped");

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct producer {
     rd_kafka_t *rk;
@@ -15,7 +16,18 @@ struct producer {
     producer_delivery_cb *cb;
     pthread_t poller;
     atomic_int stop;
+
+    /* Readiness, kept up to date by the watcher thread so that /readyz
+     * never waits on Kafka on an HTTP thread. */
+    pthread_t watcher;
+    pthread_mutex_t ready_lock;
+    pthread_cond_t ready_wake; /* signalled at close */
+    int ready_checked;
+    char not_ready[256]; /* "" when the last metadata request succeeded */
 };
+
+#define READY_CHECK_MS 1000   /* between metadata requests */
+#define READY_TIMEOUT_MS 2000 /* for one answer */
 
 static void producer_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m,
                            void *conf_opaque) {
@@ -43,6 +55,33 @@ static void *producer_poll_loop(void *arg) {
     struct producer *p = arg;
     while (!atomic_load(&p->stop))
         rd_kafka_poll(p->rk, 100);
+    return NULL;
+}
+
+static void *producer_watch_loop(void *arg) {
+    struct producer *p = arg;
+    pthread_mutex_lock(&p->ready_lock);
+    while (!atomic_load(&p->stop)) {
+        const struct rd_kafka_metadata *md;
+        rd_kafka_resp_err_t err;
+        struct timespec until;
+        pthread_mutex_unlock(&p->ready_lock);
+        err = rd_kafka_metadata(p->rk, 0, NULL, &md, READY_TIMEOUT_MS);
+        if (!err)
+            rd_kafka_metadata_destroy(md);
+        pthread_mutex_lock(&p->ready_lock);
+        p->ready_checked = 1;
+        if (err)
+            snprintf(p->not_ready, sizeof(p->not_ready), "Kafka metadata request failed: %s",
+                     rd_kafka_err2str(err));
+        else
+            p->not_ready[0] = '\0';
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += READY_CHECK_MS / 1000;
+        if (!atomic_load(&p->stop))
+            pthread_cond_timedwait(&p->ready_wake, &p->ready_lock, &until);
+    }
+    pthread_mutex_unlock(&p->ready_lock);
     return NULL;
 }
 
@@ -78,12 +117,11 @@ struct producer *producer_new(rd_kafka_conf_t *conf, long ack_timeout_ms,
         free(p);
         return NULL;
     }
-    if (pthread_create(&p->poller, NULL, producer_poll_loop, p)) {
-        snprintf(errbuf, errsize, "cannot start the delivery poller thread");
-        rd_kafka_destroy(p->rk);
-        free(p);
-        return NULL;
-    }
+    pthread_mutex_init(&p->ready_lock, NULL);
+    pthread_cond_init(&p->ready_wake, NULL);
+    if (pthread_create(&p->poller, NULL, producer_poll_loop, p) ||
+        pthread_create(&p->watcher, NULL, producer_watch_loop, p))
+        abort(); /* only without memory for a thread, at start */
     return p;
 }
 
@@ -101,17 +139,16 @@ rd_kafka_resp_err_t producer_send(struct producer *p, const char *topic,
 
 int producer_queue_len(struct producer *p) { return rd_kafka_outq_len(p->rk); }
 
-int producer_check_ready(struct producer *p, int timeout_ms, char *errbuf,
-                         size_t errsize) {
-    const struct rd_kafka_metadata *md;
-    rd_kafka_resp_err_t err = rd_kafka_metadata(p->rk, 0, NULL, &md, timeout_ms);
-    if (err) {
-        snprintf(errbuf, errsize, "Kafka metadata request failed: %s",
-                 rd_kafka_err2str(err));
-        return -1;
-    }
-    rd_kafka_metadata_destroy(md);
-    return 0;
+int producer_check_ready(struct producer *p, char *errbuf, size_t errsize) {
+    int rc;
+    pthread_mutex_lock(&p->ready_lock);
+    if (!p->ready_checked)
+        snprintf(errbuf, errsize, "Kafka not reached yet");
+    else
+        snprintf(errbuf, errsize, "%s", p->not_ready);
+    rc = !p->ready_checked || p->not_ready[0] ? -1 : 0;
+    pthread_mutex_unlock(&p->ready_lock);
+    return rc;
 }
 
 void producer_warm(struct producer *p, const char *const *topics, int cnt, int timeout_ms) {
@@ -136,8 +173,14 @@ int producer_close(struct producer *p, int timeout_ms) {
     int left;
     rd_kafka_flush(p->rk, timeout_ms);
     left = rd_kafka_outq_len(p->rk);
+    pthread_mutex_lock(&p->ready_lock);
     atomic_store(&p->stop, 1);
+    pthread_cond_signal(&p->ready_wake);
+    pthread_mutex_unlock(&p->ready_lock);
     pthread_join(p->poller, NULL);
+    pthread_join(p->watcher, NULL);
+    pthread_mutex_destroy(&p->ready_lock);
+    pthread_cond_destroy(&p->ready_wake);
     for (int i = 0; i < p->topic_cnt; i++)
         rd_kafka_topic_destroy(p->topics[i]);
     rd_kafka_destroy(p->rk);

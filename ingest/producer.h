@@ -41,9 +41,10 @@ void producer_warm(struct producer *p, const char *const *topics, int cnt, int t
 /* Messages produced but not yet reported. */
 int producer_queue_len(struct producer *p);
 
-/* 0 when a broker answered a metadata request within timeout_ms. */
-int producer_check_ready(struct producer *p, int timeout_ms, char *errbuf,
-                         size_t errsize);
+/* 0 when a broker answered the latest metadata request (one a second, in
+ * the background, each given 2 s); else -1 with errbuf saying why. Never
+ * blocks. */
+int producer_check_ready(struct producer *p, char *errbuf, size_t errsize);
 
 /* Waits up to timeout_ms for every delivery report, then stops the poller
  * and destroys the handle. Returns the number of messages left unreported. */

@@ -6,6 +6,7 @@
 #include "api.h"
 #include "config.h"
 #include "http.h"
+#include "http_server.h"
 #include "log.h"
 #include "static_files.h"
 
@@ -314,7 +315,8 @@ int main(int argc, char **argv) {
         "a demo site using tracker.js at /demo/.",
         opts, NULL, 0, 0, NULL};
     struct sockaddr_storage addr;
-    struct MHD_Daemon *d;
+    struct http_server *d;
+    struct http_limits lim;
     char errbuf[512];
     const char *colon;
     int rc = config_parse_main(&cfg, argc, argv);
@@ -337,15 +339,16 @@ int main(int argc, char **argv) {
                 listen);
     } else if (static_files_init(static_dir)) {
         fprintf(stderr, "activity-web: --static-dir %s: no such directory\n", static_dir);
-    } else if (!(d = http_start(&addr, HTTP_THREAD_PER_CONNECTION, handler, NULL, completed,
-                                errbuf, sizeof(errbuf)))) {
+    } else if ((http_limits_default(&lim), lim.threads = HTTP_THREAD_PER_CONNECTION,
+                !(d = http_server_start(&addr, &lim, handler, NULL, completed, errbuf,
+                                        sizeof(errbuf))))) {
         fprintf(stderr, "activity-web: --listen %s: %s\n", listen, errbuf);
         rc = 1;
     } else {
         int host_len, port;
         colon = strrchr(listen, ':');
         host_len = (int)(colon - listen);
-        port = http_bound_port(d);
+        port = http_server_port(d);
         printf("http://%.*s:%d/\n", host_len, listen, port);
         fflush(stdout);
         signal(SIGINT, on_signal);
@@ -353,7 +356,7 @@ int main(int argc, char **argv) {
         log_info("serving %s on %.*s:%d", db_path, host_len, listen, port);
         while (!stop_requested)
             pause();
-        MHD_stop_daemon(d);
+        http_server_stop(d);
         rc = 0;
     }
     config_free(&cfg);

@@ -12,6 +12,7 @@ import http.client
 import json
 import os
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -110,6 +111,30 @@ class Stack:
             return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
         finally:
             c.close()
+
+    def raw_request(self, data, timeout=30):
+        """Sends data as is on a new connection and reads until the server
+        closes it: (status, headers, body as JSON when it is JSON)."""
+        s = socket.create_connection((self.host, self.port), timeout=timeout)
+        try:
+            s.sendall(data)
+            out = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                out += chunk
+        finally:
+            s.close()
+        head, _, body = out.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        headers = {k.strip().lower(): v.strip() for k, _, v in
+                   (line.partition(":") for line in lines[1:])}
+        try:
+            body = json.loads(body)
+        except ValueError:
+            pass
+        return int(lines[0].split()[1]), headers, body
 
     def post_events(self, payload, content_type="application/json", gzipped=False,
                     headers=None, path="/v1/events"):

@@ -21,7 +21,9 @@ A63E = "a" * 63 + "\u00e9"  # a 64-byte cut splits the two-byte character
 
 def setUpModule():
     global stack
-    stack = Stack(partitions=2, brokers=1, ingest_args=("--sites", "shop.test," + "b" * 99))
+    stack = Stack(partitions=2, brokers=1, ingest_args=(
+        "--sites", "shop.test," + "b" * 99, "--ip", "keep",
+        "--trust-forwarded", "--trusted-proxies", "10.0.0.1, 10.0.0.2"))
 
 
 def tearDownModule():
@@ -86,6 +88,94 @@ class Crashes(unittest.TestCase):
                                 "anonymous_id=v&url=https://shop.test/&ts=" + "9" * 400)
         self.assertEqual(s, 400)
         self.assertIn("field 'ts' must be", answer(s, b)["rejected"][0]["error"])
+
+
+
+class Protocol(unittest.TestCase):
+    """Framing a server must refuse (RFC 9112), answered at once with the
+    connection closed, so nothing can be smuggled behind them."""
+
+    HEAD = b"POST /v1/validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+
+    def refused(self, data, status, needle):
+        s, h, b = stack.raw_request(data, timeout=10)
+        self.assertEqual(s, status, b)
+        self.assertIn(needle, b["error"])
+        self.assertEqual(h["connection"], "close")
+        return b
+
+    def test_smuggling_forms(self):
+        smuggled = b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"
+        self.refused(self.HEAD + b"Content-Length: 2\r\nContent-Length: 0\r\n\r\n{}" + smuggled,
+                     400, "two Content-Length")
+        self.refused(self.HEAD + b"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"
+                     b"0\r\n\r\n" + smuggled, 400, "Transfer-Encoding")
+        self.refused(b"POST /v1/validate HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
+                     b"Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}",
+                     400, "two Content-Type")
+
+    def test_transfer_codings_get_an_answer_not_a_wait(self):
+        self.refused(self.HEAD + b"Transfer-Encoding: gzip, chunked\r\n\r\n5\r\nhello\r\n",
+                     501, "Transfer-Encoding")
+        self.refused(self.HEAD + b"Transfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\nabc",
+                     411, "Content-Length")
+        self.refused(self.HEAD + b"Transfer-Encoding: chunked\r\n\r\n10\r\nabc\r\n",
+                     411, "Content-Length")
+
+    def test_too_many_query_parameters(self):
+        q = "&".join("a%d=1" % i for i in range(500))
+        self.refused(b"GET /v1/pixel.gif?%s HTTP/1.1\r\nHost: x\r\n\r\n" % q.encode(),
+                     414, "too many query parameters")
+        s, _, _ = stack.request("GET", "/v1/pixel.gif?" + "&".join("_%d=1" % i for i in range(99)))
+        self.assertEqual(s, 400)  # 99 + none: under the limit, parsed (and incomplete)
+
+    def test_media_type_is_matched_exactly(self):
+        s, _, b = stack.post_events(event(), content_type="application/jsonfoo",
+                                    path="/v1/validate")
+        self.assertEqual(s, 415, b)
+        s, _, b = stack.post_events(event(), content_type="application/json; charset=utf-8",
+                                    path="/v1/validate")
+        self.assertEqual(s, 200, b)
+
+    def test_head_where_get_works(self):
+        for path in ("/healthz", "/metrics", "/tracker.js"):
+            s, _, b = stack.request("HEAD", path)
+            self.assertEqual((s, b), (200, b""), path)
+        # the pixel's HEAD validates and records nothing
+        marker = "head-" + uuid.uuid4().hex[:8]
+        s, _, _ = stack.request("HEAD", "/v1/pixel.gif?type=pageview&site=shop.test&"
+                                "anonymous_id=%s&url=https://shop.test/" % marker)
+        self.assertEqual(s, 200)
+        s, _, _ = stack.request("HEAD", "/v1/pixel.gif?type=pageview&anonymous_id=" + marker)
+        self.assertEqual(s, 400)
+        self.assertFalse([m for m in stack.dump("pageview", "invalid") if marker in m["value"]])
+
+    def test_forwarded_for_is_read_from_the_right(self):
+        def remote_addr(xff):
+            marker = "xff-" + uuid.uuid4().hex[:8]
+            s, _, _ = stack.post_events(event(type_="purchase", anonymous_id=marker),
+                                        headers={"X-Forwarded-For": xff})
+            self.assertEqual(s, 400)
+            recs = [r for r in deadletters() if r.get("event", {}).get("anonymous_id") == marker]
+            self.assertEqual(len(recs), 1)
+            return recs[0]["remote_addr"]
+        self.assertEqual(remote_addr("6.6.6.6, 1.2.3.4"), "1.2.3.4")
+        self.assertEqual(remote_addr("6.6.6.6, 1.2.3.4, 10.0.0.2,10.0.0.1"), "1.2.3.4")
+        self.assertEqual(remote_addr("not an address"), "127.0.0.1")
+
+    def test_a_huge_rejected_event_still_fits_the_dead_letter(self):
+        marker = "big-" + uuid.uuid4().hex[:8]
+        head = '{"type":"pageview","site":"shop.test","anonymous_id":"%s",' \
+               '"url":"https://shop.test/","ts":1,"title":"' % marker
+        body = (head + "\\u0001" * ((1000 << 10) // 6) + '"}').encode()
+        self.assertLess(len(body), 1 << 20)
+        s, _, b = stack.post_events(body)
+        self.assertEqual(s, 400, b)
+        recs = [r for r in deadletters() if r.get("event_truncated") and
+                marker.encode() in base64.b64decode(r["event_base64"])]
+        self.assertEqual(len(recs), 1)
+        self.assertGreater(recs[0]["event_bytes"], 1000000)
+        self.assertEqual(len(base64.b64decode(recs[0]["event_base64"])), 65536)
 
 
 if __name__ == "__main__":

@@ -177,14 +177,21 @@ class BadInput(unittest.TestCase):
         s, _, b = stack.post_events({"events": m})
         self.check_body_rejected(s, b, 400, "invalid_shape", "'events' must be an array", m)
 
-    def test_oversize_body(self):
+    def test_oversize_body_is_refused_before_it_is_read(self):
         m = uid()
         big = json.dumps([event(title=m)] + [event()] * 8000).encode()
         self.assertGreater(len(big), 1 << 20)
-        s, _, b = stack.post_events(big)
-        rec = self.check_body_rejected(s, b, 413, "body_too_large", "limit is 1048576", m)
-        self.assertEqual(rec["body_bytes"], len(big))
-        self.assertTrue(rec["body_truncated"])
+        # the answer comes after the head alone, and the connection closes
+        s, h, b = stack.raw_request(
+            b"POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"User-Agent: " + m.encode() + b"\r\nContent-Length: %d\r\n\r\n" % len(big))
+        self.assertEqual(s, 413, b)
+        self.assertIn("limit is 1048576", b["error"])
+        self.assertEqual(h["connection"], "close")
+        recs = [r for r in deadletters() if r.get("user_agent") == m]
+        self.assertEqual(len(recs), 1)
+        self.assertEqual((recs[0]["reason"], recs[0]["body_bytes"], recs[0]["body_truncated"],
+                          recs[0]["body_base64"]), ("body_too_large", len(big), True, ""))
 
     def test_gzip_that_inflates_past_the_limit(self):
         m = uid()
@@ -338,11 +345,17 @@ class Operations(unittest.TestCase):
         s, h, _ = stack.request("OPTIONS", "/v1/events", headers={
             "Origin": "https://shop.test", "Access-Control-Request-Method": "POST"})
         self.assertEqual(s, 204)
-        self.assertEqual(h["access-control-allow-origin"], "https://shop.test")
+        self.assertEqual(h["access-control-allow-origin"], "*")
         self.assertIn("POST", h["access-control-allow-methods"])
         s, h, _ = stack.post_events(event(), headers={"Origin": "https://shop.test"})
         self.assertEqual(s, 200)
-        self.assertEqual(h["access-control-allow-origin"], "https://shop.test")
+        # with --allow-origin * (the default): *, never the Origin reflected
+        # with credentials, and no CORS at all where no events go
+        self.assertEqual(h["access-control-allow-origin"], "*")
+        self.assertNotIn("access-control-allow-credentials", h)
+        s, h, _ = stack.request("GET", "/metrics", headers={"Origin": "https://evil.test"})
+        self.assertEqual(s, 200)
+        self.assertNotIn("access-control-allow-origin", h)
 
 
 class ConfiguredPolicies(unittest.TestCase):

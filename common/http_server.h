@@ -1,0 +1,59 @@
+/* http_server: an MHD daemon with the limits a public server needs, so no
+ * client can take it over by holding connections open:
+ *   - connections at once, in all and per client address (MHD's options);
+ *   - a deadline for each whole request: a connection must deliver a
+ *     request's head and body within request_timeout_s of opening or of the
+ *     previous answer, however slowly it trickles bytes (MHD's own timeout
+ *     only counts inactivity, which each byte resets); a watchdog thread
+ *     closes the connections past it;
+ *   - the open-file limit raised to what the connection limit needs;
+ *   - at most max_query_params query parameters (MHD runs out of its
+ *     per-connection pool near 450 and then answers nothing);
+ *   - request framing RFC 9112 asks a server to refuse (request smuggling):
+ *     answered 400, 411, 414 or 501 with Connection: close before the
+ *     handler sees the request.
+ * The handler is called as with MHD_start_daemon; it must set *con_cls on
+ * its first call for a request that it does not answer at once. */
+#ifndef COMMON_HTTP_SERVER_H
+#define COMMON_HTTP_SERVER_H
+
+#include <microhttpd.h>
+#include <stddef.h>
+#include <sys/socket.h>
+
+struct http_limits {
+    int threads;                /* HTTP threads, 0 = one per core, or: */
+#define HTTP_THREAD_PER_CONNECTION (-1) /* for long streams (Server-Sent Events) */
+    unsigned max_connections;   /* open at once, all clients */
+    unsigned max_per_ip;        /* open at once from one address; 0 = no limit */
+    unsigned request_timeout_s; /* to send a whole request, head and body */
+    unsigned max_query_params;
+};
+
+/* The defaults the README documents: 10,000 connections, 256 per address,
+ * 10 s per request, 100 query parameters, one thread per core. */
+void http_limits_default(struct http_limits *lim);
+
+struct http_server;
+
+/* Starts serving addr. Returns NULL with errbuf set (errno kept). */
+struct http_server *http_server_start(const struct sockaddr_storage *addr,
+                                      const struct http_limits *lim,
+                                      MHD_AccessHandlerCallback handler, void *cls,
+                                      MHD_RequestCompletedCallback completed,
+                                      char *errbuf, size_t errsize);
+
+/* The port it is bound to (useful after ":0"). */
+int http_server_port(const struct http_server *s);
+
+/* Stops accepting: the listening socket is closed, so new connections are
+ * refused at once, and connections still sending a request are closed.
+ * Requests already received are left to finish. */
+void http_server_quiesce(struct http_server *s);
+
+/* Open connections now. */
+unsigned http_server_connections(struct http_server *s);
+
+void http_server_stop(struct http_server *s);
+
+#endif
