@@ -35,6 +35,7 @@ struct http_server {
     pthread_mutex_t lock; /* the list; held by MHD's notifications and the watchdog */
     struct http_conn *conns;
     unsigned open;
+    unsigned long timed_out;
     int quiescing;
     pthread_t watchdog;
     pthread_cond_t wake;
@@ -138,6 +139,7 @@ static void *watchdog(void *arg) {
     while (!s->stopping) {
         struct timespec until;
         unsigned n = cut_receiving(s, mono_ms() - (int64_t)s->lim.request_timeout_s * 1000);
+        s->timed_out += n;
         if (n)
             log_debug("closed %u connections that did not send a request within %u s", n,
                       s->lim.request_timeout_s);
@@ -342,6 +344,14 @@ unsigned http_server_connections(struct http_server *s) {
     unsigned n;
     pthread_mutex_lock(&s->lock);
     n = s->open;
+    pthread_mutex_unlock(&s->lock);
+    return n;
+}
+
+unsigned long http_server_timed_out(struct http_server *s) {
+    unsigned long n;
+    pthread_mutex_lock(&s->lock);
+    n = s->timed_out;
     pthread_mutex_unlock(&s->lock);
     return n;
 }

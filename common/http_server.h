@@ -51,8 +51,10 @@ int http_server_port(const struct http_server *s);
  * Requests already received are left to finish. */
 void http_server_quiesce(struct http_server *s);
 
-/* Open connections now. */
+/* Open connections now, and how many were closed for missing the request
+ * deadline since the start. */
 unsigned http_server_connections(struct http_server *s);
+unsigned long http_server_timed_out(struct http_server *s);
 
 void http_server_stop(struct http_server *s);
 

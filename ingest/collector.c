@@ -1,6 +1,7 @@
 #include "collector.h"
 
 #include "http.h"
+#include "http_server.h"
 #include "log.h"
 #include "metrics.h"
 #include "timefmt.h"
@@ -26,6 +27,7 @@ struct collector {
     char topics[SCHEMA_TYPE_CNT][256];
     char topic_invalid[256];
     atomic_int closing;
+    struct http_server *server; /* for its gauges */
 };
 
 /* One HTTP request, from its first header to the completion callback. */
@@ -83,6 +85,8 @@ void collector_set_producer(struct collector *c, struct producer *p) {
     c->producer = p;
     producer_warm(p, topics, SCHEMA_TYPE_CNT + 1, 5000);
 }
+
+void collector_set_server(struct collector *c, struct http_server *s) { c->server = s; }
 
 void collector_begin_shutdown(struct collector *c) { atomic_store(&c->closing, 1); }
 
@@ -495,6 +499,7 @@ static enum MHD_Result send_tracker(struct req *r) {
 }
 
 static enum MHD_Result req_answer_fixed_route(struct req *r) {
+    struct metrics_gauges gauges;
     char errbuf[300];
     char *text;
     enum MHD_Result ret;
@@ -511,7 +516,11 @@ static enum MHD_Result req_answer_fixed_route(struct req *r) {
     case R_TRACKER:
         return send_tracker(r);
     case R_METRICS:
-        text = metrics_render(producer_queue_len(r->c->producer));
+        gauges.producer_queue_len = producer_queue_len(r->c->producer);
+        gauges.connections = r->c->server ? http_server_connections(r->c->server) : 0;
+        gauges.connections_timed_out = r->c->server ? http_server_timed_out(r->c->server) : 0;
+        gauges.body_memory = http_body_budget_used();
+        text = metrics_render(&gauges);
         ret = send_simple(r, 200, "text/plain; version=0.0.4", text);
         free(text);
         return ret;

@@ -50,6 +50,10 @@ void collector_completed(void *cls, struct MHD_Connection *conn,
 void collector_on_delivery(void *opaque, rd_kafka_resp_err_t err,
                            long latency_us);
 
+struct http_server;
+/* The server whose connection gauges /metrics shows. */
+void collector_set_server(struct collector *c, struct http_server *s);
+
 /* From now on new requests get 503 + Connection: close. */
 void collector_begin_shutdown(struct collector *c);
 

@@ -195,6 +195,8 @@ int main(int argc, char **argv) {
     mallopt(M_MMAP_THRESHOLD, 64 * 1024);
     server = http_server_start(&addr, &lim, collector_handle, collector, collector_completed,
                                errbuf, sizeof(errbuf));
+    if (server)
+        collector_set_server(collector, server);
     if (!server) {
         fprintf(stderr, "activity-ingest: --listen %s: %s\n", listen, errbuf);
         rc = 1;

@@ -64,7 +64,7 @@ void metrics_produce_latency(long us) {
 
 void metrics_deadletter_failed(void) { atomic_fetch_add(&deadletter_failed, 1); }
 
-char *metrics_render(int queue_len) {
+char *metrics_render(const struct metrics_gauges *g) {
     char *buf = NULL;
     size_t size = 0;
     FILE *f = open_memstream(&buf, &size);
@@ -105,7 +105,19 @@ char *metrics_render(int queue_len) {
             atomic_load(&latency_sum_us) / 1e6, atomic_load(&latency_count));
     fprintf(f, "# HELP activity_ingest_producer_queue_messages Messages awaiting a delivery report.\n"
                "# TYPE activity_ingest_producer_queue_messages gauge\n"
-               "activity_ingest_producer_queue_messages %d\n", queue_len);
+               "activity_ingest_producer_queue_messages %d\n", g->producer_queue_len);
+    fprintf(f, "# HELP activity_ingest_connections Open client connections.\n"
+               "# TYPE activity_ingest_connections gauge\n"
+               "activity_ingest_connections %u\n"
+               "# HELP activity_ingest_connections_timed_out_total Connections closed for not "
+               "sending a whole request within --request-timeout.\n"
+               "# TYPE activity_ingest_connections_timed_out_total counter\n"
+               "activity_ingest_connections_timed_out_total %lu\n"
+               "# HELP activity_ingest_body_memory_bytes Request bodies held in memory "
+               "(at most --max-body-memory).\n"
+               "# TYPE activity_ingest_body_memory_bytes gauge\n"
+               "activity_ingest_body_memory_bytes %zu\n",
+            g->connections, g->connections_timed_out, g->body_memory);
     fprintf(f, "# HELP activity_ingest_deadletter_failures_total Dead-letter records Kafka did not acknowledge.\n"
                "# TYPE activity_ingest_deadletter_failures_total counter\n"
                "activity_ingest_deadletter_failures_total %ld\n",

@@ -14,7 +14,15 @@ void metrics_event_rejected(const char *reason);
 void metrics_produce_latency(long latency_us);
 void metrics_deadletter_failed(void);
 
+/* Gauges read from elsewhere when /metrics is asked. */
+struct metrics_gauges {
+    int producer_queue_len;
+    unsigned connections;
+    unsigned long connections_timed_out;
+    size_t body_memory;
+};
+
 /* Prometheus text exposition; caller frees. */
-char *metrics_render(int producer_queue_len);
+char *metrics_render(const struct metrics_gauges *g);
 
 #endif
