@@ -1,5 +1,6 @@
 # activity-tracker. `make` builds every program into build/; `make test` runs
-# the whole suite twice: a normal build, then AddressSanitizer + UBSan.
+# a short smoke of every fuzz target, then the whole suite twice: a normal
+# build, then AddressSanitizer + UBSan. `make fuzz` fuzzes for longer.
 
 BUILD ?= build
 SAN   ?=
@@ -11,6 +12,11 @@ ifeq ($(SAN),1)
 CFLAGS_OPT := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
               -fno-sanitize-recover=undefined
 LDFLAGS_SAN := -fsanitize=address,undefined
+else ifeq ($(SAN),fuzz)
+# libFuzzer (clang's), with ASan and UBSan: only the fuzz targets link with it
+CFLAGS_OPT := -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined \
+              -fno-sanitize-recover=undefined
+LDFLAGS_SAN := -fsanitize=fuzzer,address,undefined
 else
 CFLAGS_OPT := -O2
 endif
@@ -24,7 +30,7 @@ COMMON_SRC := common/log.c common/config.c common/kafka.c common/timefmt.c commo
               common/utf8.c
 SCHEMA_SRC := schema/event.c
 INGEST_SRC := ingest/main.c ingest/collector.c ingest/producer.c \
-              ingest/enrich.c ingest/metrics.c common/http.c common/http_server.c
+              ingest/enrich.c ingest/metrics.c ingest/pixel.c common/http.c common/http_server.c
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 LIB_OBJ := $(call obj,$(COMMON_SRC) $(SCHEMA_SRC))
@@ -47,7 +53,7 @@ UNIT_TESTS := $(BUILD)/tests/test_schema $(BUILD)/tests/test_timefmt \
 TEST_TOOLS := $(BUILD)/tests/topic-dump $(BUILD)/tests/topic-produce
 BENCH_TOOLS := $(BUILD)/bench/producer-baseline $(BUILD)/bench/consumer-baseline
 
-.PHONY: all tests run test bench clean deps format lint
+.PHONY: all tests run test bench clean deps format lint fuzz fuzzers
 all: $(PROGRAMS)
 tests: $(UNIT_TESTS) $(TEST_TOOLS)
 
@@ -112,6 +118,28 @@ $(TEST_TOOLS) $(BENCH_TOOLS):
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# Fuzz targets (tests/fuzz), each with a seed corpus in tests/fuzz/corpus/.
+FUZZ_TARGETS := event pixel body canonical web
+FUZZERS := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_TARGETS))
+PARSER_OBJ = $(call obj,aggregator/canonical.c aggregator/rollup.c aggregator/arena.c \
+                        aggregator/hll.c)
+$(BUILD)/fuzz/fuzz_event: $(call obj,tests/fuzz/fuzz_event.c) $(PARSER_OBJ) $(LIB_OBJ)
+$(BUILD)/fuzz/fuzz_pixel: $(call obj,tests/fuzz/fuzz_pixel.c ingest/pixel.c) $(LIB_OBJ)
+$(BUILD)/fuzz/fuzz_body: $(call obj,tests/fuzz/fuzz_body.c common/http.c) $(LIB_OBJ)
+$(BUILD)/fuzz/fuzz_canonical: $(call obj,tests/fuzz/fuzz_canonical.c) $(PARSER_OBJ) $(LIB_OBJ)
+$(BUILD)/fuzz/fuzz_web: $(call obj,tests/fuzz/fuzz_web.c web/api.c aggregator/hll.c) \
+                        $(BUILD)/obj/gen/counters_sql.o $(LIB_OBJ)
+$(FUZZERS):
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+fuzzers: $(FUZZERS)
+
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@scripts/install-deps.sh --fuzz
+	@$(MAKE) --no-print-directory fuzzers BUILD=build/fuzz SAN=fuzz CC=clang
+	tests/fuzz/run.sh build/fuzz $(FUZZ_SECONDS)
+
 # Installs missing Debian packages only when a library is not found.
 deps:
 	@pkg-config --exists $(PKGS) && [ -e /usr/include/cmocka.h ] && \
@@ -126,6 +154,8 @@ test: deps
 	cd tests/browser && npm ci --no-audit --no-fund --loglevel=error
 	@$(MAKE) --no-print-directory all tests
 	@$(MAKE) --no-print-directory all tests BUILD=build/asan SAN=1
+	@$(MAKE) --no-print-directory fuzzers BUILD=build/fuzz SAN=fuzz CC=clang
+	tests/fuzz/run.sh build/fuzz 5
 	tests/run.sh build
 	tests/run.sh build/asan
 

@@ -4,10 +4,10 @@
 #include "http_server.h"
 #include "log.h"
 #include "metrics.h"
+#include "pixel.h"
 #include "timefmt.h"
 #include "utf8.h"
 
-#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -316,55 +316,18 @@ struct pixel_args {
 static enum MHD_Result pixel_arg(void *cls, enum MHD_ValueKind kind,
                                  const char *key, const char *value) {
     struct pixel_args *a = cls;
-    json_t *v = NULL;
     (void)kind;
-    if (key[0] == '_') /* cache busters */
-        return MHD_YES;
-    value = value ? value : "";
-    /* Query strings carry only text: digits stand for numbers where the
-     * schema wants them (too many digits for a double: the text, which the
-     * schema then rejects as a time or count). */
-    if ((!strcmp(key, "ts") || !strcmp(key, "results")) && *value &&
-        strspn(value, "0123456789") == strlen(value)) {
-        double d = strtod(value, NULL);
-        if (isfinite(d))
-            v = json_real(d);
-    }
-    if (!v)
-        v = json_string(value);
-    if (!v || !utf8_valid(key, strlen(key))) {
-        json_decref(v);
+    if (pixel_add_param(a->event, key, value) < 0) {
         a->bad_key = key;
         return MHD_NO;
     }
-    json_object_set_new(a->event, key, v);
     return MHD_YES;
 }
 
-/* Appends key=value to the text in cls, percent-encoding every byte but
- * the unreserved ones: the query as sent, whatever its bytes. */
 static enum MHD_Result pixel_arg_encode(void *cls, enum MHD_ValueKind kind,
                                         const char *key, const char *value) {
-    static const char hex[] = "0123456789ABCDEF";
-    FILE *f = cls;
     (void)kind;
-    if (ftell(f) > 0)
-        fputc('&', f);
-    for (int part = 0; part < 2; part++) {
-        const char *p = part ? value : key;
-        if (part && !value)
-            break;
-        if (part)
-            fputc('=', f);
-        for (; *p; p++) {
-            unsigned char c = (unsigned char)*p;
-            if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                c == '-' || c == '.' || c == '_' || c == '~')
-                fputc(c, f);
-            else
-                fprintf(f, "%%%c%c", hex[c >> 4], hex[c & 15]);
-        }
-    }
+    pixel_encode_param(cls, key, value);
     return MHD_YES;
 }
 

@@ -98,9 +98,13 @@ json_t *schema_json_parse(const char *buf, size_t len, char *errbuf,
     json_t *root = json_loadb(buf, len,
                               JSON_DECODE_INT_AS_REAL | JSON_REJECT_DUPLICATES,
                               &jerr);
-    if (!root)
-        snprintf(errbuf, errsize, "invalid JSON at line %d column %d: %s",
-                 jerr.line, jerr.column, jerr.text);
+    if (!root) {
+        /* jansson's text quotes the input "near '...'", bytes as they are */
+        char text[sizeof(jerr.text) + 8];
+        utf8_quote(text, sizeof(text), jerr.text, strlen(jerr.text));
+        snprintf(errbuf, errsize, "invalid JSON at line %d column %d: %s", jerr.line,
+                 jerr.column, text);
+    }
     return root;
 }
 

@@ -4,7 +4,10 @@
 #   scripts/install-deps.sh          build + test dependencies
 #   scripts/install-deps.sh --test   also what the tests run against
 #                                    (PostgreSQL for the warehouse load,
-#                                    Chromium and Node for the browser test)
+#                                    Chromium and Node for the browser test,
+#                                    clang and its libFuzzer runtime for the
+#                                    fuzz targets)
+#   scripts/install-deps.sh --fuzz   also clang and libFuzzer (make fuzz)
 #   scripts/install-deps.sh --bench  also the benchmark tools (wrk, nginx)
 set -euo pipefail
 
@@ -12,10 +15,11 @@ pkgs=(build-essential pkg-config librdkafka-dev libmicrohttpd-dev libjansson-dev
       libsqlite3-dev libcmocka-dev zlib1g-dev libdeflate-dev libssl-dev python3 sqlite3)
 case "${1:-}" in
   --test)
-    pkgs+=(postgresql postgresql-client chromium)
+    pkgs+=(postgresql postgresql-client chromium clang libclang-rt-14-dev)
     # a Node.js from elsewhere (nodesource) already brings npm, and Debian's
     # npm package would fight it
     command -v npm >/dev/null || pkgs+=(nodejs npm) ;;
+  --fuzz) pkgs+=(clang libclang-rt-14-dev) ;;
   --bench) pkgs+=(wrk nginx-light) ;;
 esac
 

@@ -72,6 +72,14 @@ class Crashes(unittest.TestCase):
                 err = a.get("error") or a["rejected"][0]["error"]
                 self.assertIn("aaaa" if b"aaa" in body else "bbbb", err)
 
+    def test_json_error_quoting_invalid_utf8(self):
+        # jansson's message quotes the input near the error; found by fuzz_event
+        body = b'{"title":"T\\u0\xd0\x9a\xc6"}'
+        for path in ("/v1/validate", "/v1/events"):
+            s, _, b = stack.request("POST", path, body, {"Content-Type": "application/json"})
+            self.assertEqual(s, 400)
+            self.assertIn("invalid JSON", answer(s, b)["error"])
+
     def test_time_past_9999_is_an_invalid_value(self):
         late = "9999-12-31T23:59:59-00:01"
         for path in ("/v1/validate", "/v1/events"):
