@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+static atomic_long too_old_total;
 static atomic_long skipped_total, counted_total, duplicates_total, dedup_ids;
 static atomic_long stores_total, store_us_total; /* the writer's transactions */
 
@@ -31,7 +32,7 @@ struct batch {
 
 struct counter_sink {
     struct store *store;
-    int64_t max_future_ms, dedup_window_ms;
+    int64_t max_future_ms, max_past_ms, dedup_window_ms;
     struct batch batches[2];
     struct batch *current; /* filled by the consumer thread */
     struct batch *handed;  /* the writer's; NULL when none */
@@ -160,6 +161,10 @@ static void sink_add(void *ctx, const rd_kafka_message_t *m) {
                  (long long)m->offset, errbuf);
         return;
     }
+    if (s->max_past_ms && b->events[b->cnt].ts_ms < b->events[b->cnt].received_ms - s->max_past_ms) {
+        atomic_fetch_add(&too_old_total, 1); /* not kept: its offset moves on all the same */
+        return;
+    }
     b->events[b->cnt++].partition = m->partition;
 }
 
@@ -222,12 +227,14 @@ struct consumer_sink counter_sink_callbacks(struct counter_sink *s) {
 }
 
 struct counter_sink *counter_sink_new(struct store *store, int64_t max_future_ms,
+                                      int64_t max_past_ms,
                                       int64_t dedup_window_ms) {
     struct counter_sink *s = calloc(1, sizeof(*s));
     if (!s)
         abort();
     s->store = store;
     s->max_future_ms = max_future_ms;
+    s->max_past_ms = max_past_ms;
     s->dedup_window_ms = dedup_window_ms;
     s->batches[0].deltas = rollup_new();
     s->batches[1].deltas = rollup_new();
@@ -267,6 +274,10 @@ void counter_sink_metrics(FILE *f) {
                "# HELP activity_aggregator_skipped_total Messages that were not canonical events.\n"
                "# TYPE activity_aggregator_skipped_total counter\n"
                "activity_aggregator_skipped_total %ld\n"
+               "# HELP activity_aggregator_too_old_total Events not counted: ts more than "
+               "--max-past before received_at.\n"
+               "# TYPE activity_aggregator_too_old_total counter\n"
+               "activity_aggregator_too_old_total %ld\n"
                "# HELP activity_aggregator_dedup_ids Event ids held in memory for retry dedup.\n"
                "# TYPE activity_aggregator_dedup_ids gauge\n"
                "activity_aggregator_dedup_ids %ld\n"
@@ -277,7 +288,7 @@ void counter_sink_metrics(FILE *f) {
                "# TYPE activity_aggregator_store_seconds_total counter\n"
                "activity_aggregator_store_seconds_total %.6f\n",
             atomic_load(&counted_total), atomic_load(&duplicates_total),
-            atomic_load(&skipped_total), atomic_load(&dedup_ids), atomic_load(&stores_total),
+            atomic_load(&skipped_total), atomic_load(&too_old_total), atomic_load(&dedup_ids), atomic_load(&stores_total),
             atomic_load(&store_us_total) / 1e6);
 }
 

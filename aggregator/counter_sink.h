@@ -36,15 +36,18 @@
 struct counter_sink;
 
 /* Starts the writer thread; the store stays the caller's, and must outlive
- * the sink. */
+ * the sink. An event whose ts is more than max_past_ms before its
+ * received_at (0: no limit) is not counted, so that no client can write
+ * counters (and sketches) for arbitrary history; the exporter still has it. */
 struct counter_sink *counter_sink_new(struct store *store, int64_t max_future_ms,
-                                      int64_t dedup_window_ms);
+                                      int64_t max_past_ms, int64_t dedup_window_ms);
 /* The callbacks for consumer_run, with the sink as their context. */
 struct consumer_sink counter_sink_callbacks(struct counter_sink *s);
 /* Waits for the batch being stored, stops the writer, frees everything. */
 void counter_sink_free(struct counter_sink *s);
 
-/* Prometheus lines: events counted, duplicates, skipped messages. */
+/* Prometheus lines: events counted, duplicates, skipped messages, events
+ * too old to count. */
 void counter_sink_metrics(FILE *f);
 /* The same three totals, for the exit log line. */
 void counter_sink_totals(long *counted, long *duplicates, long *skipped);

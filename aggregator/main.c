@@ -22,7 +22,7 @@ static void on_signal(int sig) {
 int main(int argc, char **argv) {
     char *brokers = NULL, *db = NULL, *group = NULL, *topic_prefix = NULL, *metrics_listen = NULL,
          *log_level = NULL;
-    long flush_ms, flush_events, dedup_window, max_future;
+    long flush_ms, flush_events, dedup_window, max_future, max_past;
     const struct config_option opts[] = {
         {"brokers", CONFIG_STRING, "localhost:9092",
          "Kafka bootstrap servers, host:port[,host:port...]", &brokers, 0, 0, NULL},
@@ -42,6 +42,10 @@ int main(int argc, char **argv) {
         {"max-future", CONFIG_INT, "600",
          "seconds an event's ts may be ahead of received_at before it is clamped to it",
          &max_future, 0, 86400 * 365, NULL},
+        {"max-past", CONFIG_INT, "604800",
+         "seconds an event's ts may be behind received_at and still be counted (older "
+         "ones are only exported: no client writes arbitrary history); 0 = no limit",
+         &max_past, 0, 86400L * 36500, NULL},
         {"metrics-listen", CONFIG_STRING, "",
          "serve Prometheus /metrics on host:port (empty: off)", &metrics_listen, 0, 0, NULL},
         {"log-level", CONFIG_STRING, "info", "debug, info, warn or error", &log_level, 0, 0,
@@ -82,7 +86,7 @@ int main(int argc, char **argv) {
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     log_info("consuming %s.* as group %s into %s", topic_prefix, group, db);
-    sink = counter_sink_new(store, max_future * 1000, dedup_window * 1000);
+    sink = counter_sink_new(store, max_future * 1000, max_past * 1000, dedup_window * 1000);
     {
         struct consumer_sink callbacks = counter_sink_callbacks(sink);
         rc = consumer_run(&co, &callbacks, &stop_requested);

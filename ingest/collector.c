@@ -223,7 +223,7 @@ static void req_ingest_events(struct req *r, json_t *events, int64_t sent_at_ms)
                                  r->has_ua ? r->ua : NULL,
                                  r->has_ip ? r->ip : NULL,
                                  enrich_is_bot(r->has_ua ? r->ua : NULL)};
-    json_t *rejected = json_array(), *ev;
+    json_t *rejected = json_array(), *not_counted = NULL, *ev;
     size_t i, n = json_array_size(events), accepted = 0;
     char errbuf[512];
 
@@ -245,6 +245,11 @@ static void req_ingest_events(struct req *r, json_t *events, int64_t sent_at_ms)
                             out.json_len, schema_type_id(out.type));
             r->accepted_by_type[out.type]++;
             accepted++;
+            if (r->c->o.max_past_ms && out.ts_ms < r->received_at_ms - r->c->o.max_past_ms) {
+                if (!not_counted)
+                    not_counted = json_array();
+                json_array_append_new(not_counted, json_integer((json_int_t)i));
+            }
             schema_event_clear(&out);
             continue;
         }
@@ -255,6 +260,9 @@ static void req_ingest_events(struct req *r, json_t *events, int64_t sent_at_ms)
     }
     r->status = (accepted == 0 && n > 0) ? 400 : 200;
     r->answer = json_pack("{s:i,s:o}", "accepted", (int)accepted, "rejected", rejected);
+    /* accepted and exported, but older than the counters take */
+    if (not_counted)
+        json_object_set_new(r->answer, "not_counted", not_counted);
 }
 
 static void req_ingest_body(struct req *r) {

@@ -29,6 +29,7 @@ struct collector_options {
     struct schema_limits limits;
     size_t max_body;            /* raw and inflated request body */
     size_t deadletter_max_body; /* bytes of a bad body kept in dead letter */
+    int64_t max_past_ms;        /* the aggregator's --max-past, for the answer */
 };
 
 struct collector;

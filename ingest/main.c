@@ -35,7 +35,7 @@ int main(int argc, char **argv) {
          *allow_origin = NULL, *sites = NULL, *ip_mode = NULL, *log_level = NULL,
          *trusted_proxies = NULL;
     long ack_timeout, max_body, max_batch, max_event, max_props, max_text, max_url,
-        threads, deadletter_body, max_conns, max_per_ip, request_timeout, max_params,
+        threads, deadletter_body, max_past, max_conns, max_per_ip, request_timeout, max_params,
         body_memory;
     int trust_forwarded;
     const struct config_option opts[] = {
@@ -105,6 +105,10 @@ int main(int argc, char **argv) {
          "dead-letter record (the rest is cut, so a record always fits Kafka's 1 MB "
          "message limit)",
          &deadletter_body, 0, 655360, NULL},
+        {"max-past", CONFIG_INT, "604800",
+         "the aggregators' --max-past: events whose ts is older are accepted and exported "
+         "but not counted, and the answer lists them in not_counted; 0 = no limit",
+         &max_past, 0, 86400L * 36500, NULL},
         {"threads", CONFIG_INT, "0", "HTTP threads; 0 = one per core", &threads, 0,
          256, NULL},
         {"log-level", CONFIG_STRING, "info", "debug, info, warn or error", &log_level,
@@ -165,6 +169,7 @@ int main(int argc, char **argv) {
     co.limits.max_url = (size_t)max_url;
     co.max_body = (size_t)max_body;
     co.deadletter_max_body = (size_t)deadletter_body;
+    co.max_past_ms = (int64_t)max_past * 1000;
     collector = collector_new(&co);
 
     conf = kafka_conf_new(brokers, producer_defaults, cfg.kafka_props, cfg.kafka_prop_cnt,

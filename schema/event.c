@@ -565,6 +565,7 @@ int schema_event_build(const struct schema_limits *lim, const json_t *in,
                 ts_ms = 0;
             if (ts_ms > (int64_t)SCHEMA_MAX_TS_MS)
                 ts_ms = (int64_t)SCHEMA_MAX_TS_MS;
+            out->ts_ms = ts_ms;
             timefmt_format(ts_ms, tsbuf);
             ob_str(&ob, ",\"ts\":", tsbuf, TIMEFMT_LEN - 1);
             timefmt_format(client_ms, tsbuf);

@@ -43,6 +43,7 @@ struct schema_event {
     char *json; /* canonical event, malloc'd, NUL-terminated */
     size_t json_len;
     char *key; /* visitor id: anonymous_id, else user_id; malloc'd */
+    int64_t ts_ms; /* the event time written, skew-corrected and clamped */
     char event_id[37];
 };
 

@@ -18,7 +18,7 @@ import urllib.request
 import uuid
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Stack, stop  # noqa: E402
+from harness import Stack, event, stop  # noqa: E402
 
 GROUP_OPTS = ("-X", "session.timeout.ms=6000", "-X", "heartbeat.interval.ms=500")
 HUMAN_UA, BOT_UA = "Mozilla/5.0 (X11; Linux x86_64) test", "Googlebot/2.1 (+http://www.google.com/bot.html)"
@@ -251,6 +251,36 @@ class BadMessagesAndRetries(unittest.TestCase):
                 log = f.read()
             self.assertEqual(log.count("skipping activity."), 6, log[-2000:])
             self.assertIn("stopped: 100 events counted, 100 duplicates, 6 skipped", log)
+        finally:
+            st.close()
+
+    def test_history_older_than_max_past_is_not_counted(self):
+        # one event per past day (the attack that wrote 6,000 dense sketches)
+        st = Stack(partitions=1, brokers=1)
+        try:
+            w, url = st.start_aggregator_with_url(st.path("c.db"))
+            now = int(time.time() * 1000)
+            events = [event(ts=now, anonymous_id="v-now")] + \
+                [event(ts=n * 86400000 + 61000, anonymous_id="v%d" % n) for n in range(0, 400)]
+            s, _, b = st.post_events(events)
+            self.assertEqual(s, 200, b)
+            self.assertEqual(b["accepted"], 401)
+            # all accepted and exported; the answer says which are not counted
+            self.assertEqual(b["not_counted"], list(range(1, 401)))
+            deadline = time.time() + 60
+            while metric(url, "activity_aggregator_too_old_total") != 400:
+                self.assertLess(time.time(), deadline)
+                time.sleep(0.2)
+            while db_total(st.path("c.db"), "counts") != 1:
+                self.assertLess(time.time(), deadline)
+                time.sleep(0.2)
+            con = sqlite3.connect(st.path("c.db"))
+            oldest = con.execute("SELECT min(bucket) FROM counters").fetchone()[0]
+            sketches = con.execute("SELECT count(*) FROM sketches").fetchone()[0]
+            con.close()
+            self.assertGreater(oldest, now // 1000 - 2 * 86400)
+            self.assertLessEqual(sketches, 3)  # minute, hour, day of now
+            self.assertEqual(stop(w), 0)
         finally:
             st.close()
 

@@ -46,23 +46,27 @@ static int topic_teardown(void **state) {
     return 0;
 }
 
-/* Gives the sink the canonical pageview `id` as if Kafka delivered it at
- * `offset` of partition 0. */
-static void add(const struct consumer_sink *cb, int id, int64_t offset) {
+/* Gives the sink the canonical pageview `id` with event time ts as if Kafka
+ * delivered it at `offset` of partition 0 (received 2026-11-24T10:00:01Z). */
+static void add_at(const struct consumer_sink *cb, int id, int64_t offset, const char *ts) {
     char json[512];
     rd_kafka_message_t m;
     snprintf(json, sizeof(json),
              "{\"type\":\"pageview\",\"event_id\":\"00000000-0000-4000-8000-%012d\","
              "\"site\":\"s\",\"anonymous_id\":\"v%d\",\"url\":\"https://s/a\","
-             "\"ts\":\"2026-11-24T10:00:00.000Z\",\"received_at\":\"2026-11-24T10:00:01.000Z\","
+             "\"ts\":\"%s\",\"received_at\":\"2026-11-24T10:00:01.000Z\","
              "\"bot\":false}",
-             id, id);
+             id, id, ts);
     memset(&m, 0, sizeof(m));
     m.rkt = pageview_topic;
     m.payload = json;
     m.len = strlen(json);
     m.offset = offset;
     cb->add(cb->ctx, &m);
+}
+
+static void add(const struct consumer_sink *cb, int id, int64_t offset) {
+    add_at(cb, id, offset, "2026-11-24T10:00:00.000Z");
 }
 
 static struct consumer_partition part(int64_t start, int64_t next) {
@@ -73,7 +77,7 @@ static void test_batches_are_stored_in_order_behind_the_consumer(void **state) {
     (void)state;
     char err[256];
     struct store *st = store_open(path, err, sizeof(err));
-    struct counter_sink *s = counter_sink_new(st, 600000, 3600000);
+    struct counter_sink *s = counter_sink_new(st, 600000, 7 * 86400000LL, 3600000);
     struct consumer_sink cb = counter_sink_callbacks(s);
     struct consumer_partition p = part(-1, 2);
 
@@ -91,12 +95,32 @@ static void test_batches_are_stored_in_order_behind_the_consumer(void **state) {
     store_close(st);
 }
 
+/* No client can write counters for arbitrary history: an event more than
+ * max_past before its arrival is not counted, and its offset moves on. */
+static void test_events_older_than_max_past_are_not_counted(void **state) {
+    (void)state;
+    char err[256];
+    struct store *st = store_open(path, err, sizeof(err));
+    struct counter_sink *s = counter_sink_new(st, 600000, 7 * 86400000LL, 3600000);
+    struct consumer_sink cb = counter_sink_callbacks(s);
+    struct consumer_partition p = part(-1, 3);
+    add_at(&cb, 1, 0, "2026-11-17T10:00:02.000Z"); /* 7 days minus 1 s: counted */
+    add_at(&cb, 2, 1, "2026-11-17T10:00:00.000Z"); /* 7 days and 1 s: not */
+    add_at(&cb, 3, 2, "1970-01-02T00:01:01.000Z");
+    assert_int_equal(cb.flush(cb.ctx, &p, 1), CONSUMER_OK);
+    counter_sink_free(s);
+    assert_int_equal(pageviews(), 1);
+    assert_int_equal(query("SELECT count(*) FROM counters WHERE bucket < 1000000000"), 0);
+    assert_int_equal(query("SELECT next_offset FROM kafka_offsets"), 3);
+    store_close(st);
+}
+
 static void test_a_conflict_is_reported_at_the_next_flush_and_counts_nothing(void **state) {
     (void)state;
     char err[256];
     struct store *a = store_open(path, err, sizeof(err)), *b = store_open(path, err, sizeof(err));
-    struct counter_sink *sa = counter_sink_new(a, 600000, 3600000);
-    struct counter_sink *sb = counter_sink_new(b, 600000, 3600000);
+    struct counter_sink *sa = counter_sink_new(a, 600000, 7 * 86400000LL, 3600000);
+    struct counter_sink *sb = counter_sink_new(b, 600000, 7 * 86400000LL, 3600000);
     struct consumer_sink ca = counter_sink_callbacks(sa), cb = counter_sink_callbacks(sb);
     struct consumer_partition p = part(-1, 1);
 
@@ -125,6 +149,8 @@ int main(void) {
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_a_conflict_is_reported_at_the_next_flush_and_counts_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_events_older_than_max_past_are_not_counted, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests_name("counter_sink", tests, topic_setup, topic_teardown);
 }
