@@ -53,6 +53,14 @@ void http_limits_default(struct http_limits *lim) {
     lim->max_query_params = 100;
 }
 
+void http_limits_from_flags(struct http_limits *lim, const struct http_limit_flags *f) {
+    http_limits_default(lim);
+    lim->max_connections = (unsigned)f->max_connections;
+    lim->max_per_ip = (unsigned)f->max_per_ip;
+    lim->request_timeout_s = (unsigned)f->request_timeout_s;
+    lim->max_query_params = (unsigned)f->max_query_params;
+}
+
 static int64_t mono_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -17,6 +17,8 @@
 #ifndef COMMON_HTTP_SERVER_H
 #define COMMON_HTTP_SERVER_H
 
+#include "config.h"
+
 #include <microhttpd.h>
 #include <stddef.h>
 #include <sys/socket.h>
@@ -33,6 +35,27 @@ struct http_limits {
 /* The defaults the README documents: 10,000 connections, 256 per address,
  * 10 s per request, 100 query parameters, one thread per core. */
 void http_limits_default(struct http_limits *lim);
+
+/* The limits as flags, for the option table of each public server (the
+ * defaults above, as text). */
+struct http_limit_flags {
+    long max_connections, max_per_ip, request_timeout_s, max_query_params;
+};
+#define HTTP_LIMIT_OPTIONS(f)                                                              \
+    {"max-connections", CONFIG_INT, "10000",                                              \
+     "open client connections at once (the open-file limit is raised to fit)",            \
+     &(f).max_connections, 16, 1000000, NULL},                                            \
+    {"max-connections-per-ip", CONFIG_INT, "256",                                         \
+     "open connections at once from one address; 0 = no limit (behind a proxy, "          \
+     "every client has the proxy's address)",                                             \
+     &(f).max_per_ip, 0, 1000000, NULL},                                                  \
+    {"request-timeout", CONFIG_INT, "10",                                                 \
+     "seconds a connection has to send a whole request, head and body, from its "         \
+     "opening or the previous answer; then it is closed",                                 \
+     &(f).request_timeout_s, 1, 3600, NULL},                                              \
+    {"max-query-params", CONFIG_INT, "100", "most query parameters in a URL (414 above)", \
+     &(f).max_query_params, 1, 10000, NULL}
+void http_limits_from_flags(struct http_limits *lim, const struct http_limit_flags *f);
 
 struct http_server;
 

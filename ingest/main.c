@@ -35,8 +35,8 @@ int main(int argc, char **argv) {
          *allow_origin = NULL, *sites = NULL, *ip_mode = NULL, *log_level = NULL,
          *trusted_proxies = NULL;
     long ack_timeout, max_body, max_batch, max_event, max_props, max_text, max_url,
-        threads, deadletter_body, max_past, max_conns, max_per_ip, request_timeout, max_params,
-        body_memory;
+        threads, deadletter_body, max_past, body_memory;
+    struct http_limit_flags limit_flags;
     int trust_forwarded;
     const struct config_option opts[] = {
         {"brokers", CONFIG_STRING, "localhost:9092",
@@ -70,19 +70,7 @@ int main(int argc, char **argv) {
          "comma-separated addresses of your proxies, skipped from X-Forwarded-For's right "
          "end (a chain of proxies); empty: the rightmost address is the client",
          &trusted_proxies, 0, 0, NULL},
-        {"max-connections", CONFIG_INT, "10000",
-         "open client connections at once (the open-file limit is raised to fit)",
-         &max_conns, 16, 1000000, NULL},
-        {"max-connections-per-ip", CONFIG_INT, "256",
-         "open connections at once from one address; 0 = no limit (behind a proxy, "
-         "every client has the proxy's address)",
-         &max_per_ip, 0, 1000000, NULL},
-        {"request-timeout", CONFIG_INT, "10",
-         "seconds a connection has to send a whole request, head and body, from its "
-         "opening or the previous answer; then it is closed",
-         &request_timeout, 1, 3600, NULL},
-        {"max-query-params", CONFIG_INT, "100", "most query parameters in a URL (414 above)",
-         &max_params, 1, 10000, NULL},
+        HTTP_LIMIT_OPTIONS(limit_flags),
         {"max-body-memory", CONFIG_INT, "67108864",
          "bytes of request bodies held at once, all connections together (503 above)",
          &body_memory, 1048576, 68719476736, NULL},
@@ -187,12 +175,8 @@ int main(int argc, char **argv) {
     }
     collector_set_producer(collector, producer);
 
-    http_limits_default(&lim);
+    http_limits_from_flags(&lim, &limit_flags);
     lim.threads = (int)threads;
-    lim.max_connections = (unsigned)max_conns;
-    lim.max_per_ip = (unsigned)max_per_ip;
-    lim.request_timeout_s = (unsigned)request_timeout;
-    lim.max_query_params = (unsigned)max_params;
     http_body_set_budget((size_t)body_memory);
     /* Bodies of 64 KiB and more get their own mappings, returned to the
      * system when freed: a fixed threshold stops glibc from raising it after

@@ -15,6 +15,18 @@
 static const char *const types[] = {"pageview", "click", "search", "zero_result_search"};
 #define TYPE_CNT 4
 
+sqlite3 *api_db_open(const char *path, char *errbuf, size_t errsize) {
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        snprintf(errbuf, errsize, "counters database %s: %s", path,
+                 db ? sqlite3_errmsg(db) : "cannot open");
+        sqlite3_close(db);
+        return NULL;
+    }
+    sqlite3_busy_timeout(db, 5000);
+    return db;
+}
+
 int api_parse_time(const char *s, int64_t *secs) {
     char buf[40];
     int64_t ms;

@@ -19,6 +19,10 @@ struct api_params {
     const char *site, *type, *granularity, *from, *to, *limit;
 };
 
+/* Opens the counters file read-only (with a 5 s busy timeout). NULL with
+ * errbuf naming the file and the problem. */
+sqlite3 *api_db_open(const char *path, char *errbuf, size_t errsize);
+
 /* Parses T: Unix seconds, YYYY-MM-DD (UTC midnight) or RFC 3339. */
 int api_parse_time(const char *s, int64_t *secs);
 

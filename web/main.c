@@ -1,12 +1,13 @@
 /* activity-web: the query API and the dashboard. Reads the aggregator's
  * SQLite file read-only (a connection per request, so it never holds a
  * lock the workers wait on), serves web/static, and streams a site's
- * summary every second as Server-Sent Events. Loopback by default; on any
- * other address it wants --token. */
+ * summary every second as Server-Sent Events (live.h). Loopback by
+ * default; on any other address it wants --token. */
 #include "api.h"
 #include "config.h"
 #include "http.h"
 #include "http_server.h"
+#include "live.h"
 #include "log.h"
 #include "static_files.h"
 
@@ -59,18 +60,6 @@ static int authorized(struct MHD_Connection *conn) {
     return token_equal(MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, COOKIE));
 }
 
-static sqlite3 *db_open(char *errbuf, size_t errsize) {
-    sqlite3 *db = NULL;
-    if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-        snprintf(errbuf, errsize, "counters database %s: %s", db_path,
-                 db ? sqlite3_errmsg(db) : "cannot open");
-        sqlite3_close(db);
-        return NULL;
-    }
-    sqlite3_busy_timeout(db, 5000);
-    return db;
-}
-
 static void params_of(struct MHD_Connection *conn, struct api_params *p) {
     p->site = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "site");
     p->type = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "type");
@@ -78,77 +67,6 @@ static void params_of(struct MHD_Connection *conn, struct api_params *p) {
     p->from = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "from");
     p->to = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "to");
     p->limit = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "limit");
-}
-
-/* The live stream: one summary now, then one a second until the client
- * goes or the server stops. Runs in the connection's own thread. */
-struct live {
-    char site[512];
-    char *chunk;
-    size_t len, off;
-    int sent;
-};
-
-static ssize_t live_read(void *cls, uint64_t pos, char *buf, size_t max) {
-    struct live *l = cls;
-    (void)pos;
-    if (l->off == l->len) {
-        struct api_params p = {l->site, NULL, NULL, NULL, NULL, NULL};
-        char errbuf[512];
-        int status = 500;
-        json_t *summary = NULL;
-        sqlite3 *db;
-        for (int i = 0; l->sent && i < 10 && !stop_requested; i++)
-            usleep(100 * 1000);
-        if (stop_requested)
-            return MHD_CONTENT_READER_END_OF_STREAM;
-        if ((db = db_open(errbuf, sizeof(errbuf)))) {
-            summary = api_summary(db, &p, time(NULL), &status, errbuf, sizeof(errbuf));
-            sqlite3_close(db);
-        }
-        if (!summary)
-            summary = json_pack("{s:s}", "error", errbuf);
-        free(l->chunk);
-        {
-            char *text = json_dumps(summary, JSON_COMPACT);
-            FILE *f = open_memstream(&l->chunk, &l->len);
-            fprintf(f, "event: summary\ndata: %s\n\n", text);
-            fclose(f);
-            free(text);
-        }
-        json_decref(summary);
-        l->off = 0;
-        l->sent = 1;
-    }
-    if (max > l->len - l->off)
-        max = l->len - l->off;
-    memcpy(buf, l->chunk + l->off, max);
-    l->off += max;
-    return (ssize_t)max;
-}
-
-static void live_free(void *cls) {
-    struct live *l = cls;
-    free(l->chunk);
-    free(l);
-}
-
-static enum MHD_Result serve_live(struct MHD_Connection *conn, const struct api_params *p) {
-    struct MHD_Response *resp;
-    struct live *l;
-    json_t *probe;
-    if (!p->site || !*p->site)
-        return http_send_error(conn, 400, "site: required", NULL);
-    if (strlen(p->site) >= sizeof(l->site) || !(probe = json_string(p->site)))
-        return http_send_error(conn, 400, "site: too long or not valid UTF-8", NULL);
-    json_decref(probe);
-    if (!(l = calloc(1, sizeof(*l))))
-        abort();
-    snprintf(l->site, sizeof(l->site), "%s", p->site);
-    resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, live_read, l, live_free);
-    MHD_add_response_header(resp, "Content-Type", "text/event-stream");
-    MHD_add_response_header(resp, "Cache-Control", "no-store");
-    return http_queue(conn, 200, resp, NULL);
 }
 
 static enum MHD_Result serve_api(struct MHD_Connection *conn, const char *url) {
@@ -161,11 +79,11 @@ static enum MHD_Result serve_api(struct MHD_Connection *conn, const char *url) {
 
     params_of(conn, &p);
     if (!strcmp(url, "/api/v1/live"))
-        return serve_live(conn, &p);
+        return live_serve(conn, p.site);
     if (strcmp(url, "/api/v1/sites") && strcmp(url, "/api/v1/summary") &&
         strcmp(url, "/api/v1/timeseries") && strcmp(url, "/api/v1/top"))
         return http_send_error(conn, 404, "no such API route", NULL);
-    if (!(db = db_open(errbuf, sizeof(errbuf))))
+    if (!(db = api_db_open(db_path, errbuf, sizeof(errbuf))))
         return http_send_error(conn, 503, errbuf, NULL);
     if (!strcmp(url, "/api/v1/sites"))
         answer = api_sites(db, &status, errbuf, sizeof(errbuf));
@@ -292,6 +210,7 @@ static int token_ok(const char *t) {
 int main(int argc, char **argv) {
     char *db = NULL, *listen = NULL, *tok = NULL, *static_dir = NULL, *coll = NULL,
          *log_level = NULL;
+    struct http_limit_flags limit_flags;
     const struct config_option opts[] = {
         {"db", CONFIG_STRING, "counters.db", "the aggregator's SQLite file (opened read-only)",
          &db, 0, 0, NULL},
@@ -305,6 +224,7 @@ int main(int argc, char **argv) {
          NULL},
         {"collector", CONFIG_STRING, "http://127.0.0.1:8081/",
          "activity-ingest's URL, for the demo site's tracker.js", &coll, 0, 0, NULL},
+        HTTP_LIMIT_OPTIONS(limit_flags),
         {"log-level", CONFIG_STRING, "info", "debug, info, warn or error", &log_level, 0, 0,
          "debug|info|warn|error"},
         {NULL, 0, NULL, NULL, NULL, 0, 0, NULL}};
@@ -339,9 +259,10 @@ int main(int argc, char **argv) {
                 listen);
     } else if (static_files_init(static_dir)) {
         fprintf(stderr, "activity-web: --static-dir %s: no such directory\n", static_dir);
-    } else if ((http_limits_default(&lim), lim.threads = HTTP_THREAD_PER_CONNECTION,
+    } else if ((http_limits_from_flags(&lim, &limit_flags), live_start(db_path),
                 !(d = http_server_start(&addr, &lim, handler, NULL, completed, errbuf,
                                         sizeof(errbuf))))) {
+        live_stop();
         fprintf(stderr, "activity-web: --listen %s: %s\n", listen, errbuf);
         rc = 1;
     } else {
@@ -356,6 +277,7 @@ int main(int argc, char **argv) {
         log_info("serving %s on %.*s:%d", db_path, host_len, listen, port);
         while (!stop_requested)
             pause();
+        live_stop();
         http_server_stop(d);
         rc = 0;
     }

@@ -5,19 +5,22 @@ served, that the server closes what it must, and that memory stays under
 the stated bound. Bounded in count and time; every process is stopped by
 pid (harness). Latencies are printed for the record, never asserted."""
 
-import errno
+import http.client
 import os
 import resource
 import select
 import signal
 import socket
+import sqlite3
 import sys
 import threading
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import BUILD, Stack, event, stop  # noqa: E402
+from harness import BUILD, Stack, event, start, stop  # noqa: E402
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 ASAN = "asan" in BUILD  # sanitizer builds have their own memory overhead
 SLOW = 10000            # attacking sockets, the issue's figure
@@ -232,6 +235,62 @@ class UnfinishedBodies(unittest.TestCase):
             self.assertLess(after - base, 32 * 1024, "RSS stayed at %d kB (from %d)" % (after, base))
         print("\n  1,000 unfinished 1 MiB bodies: %d refused with 503, RSS %d -> %d -> %d kB"
               % (refused, base, peak, after))
+
+
+class LiveViewers(unittest.TestCase):
+    """activity-web serving thousands of live dashboards (one timer pushes
+    to all; no thread each)."""
+
+    VIEWERS = 2000
+
+    def test_thousands_of_live_streams(self):
+        stack = Stack(partitions=1, brokers=1)
+        web = None
+        socks = []
+        try:
+            db = stack.path("counters.db")
+            con = sqlite3.connect(db)
+            with open(os.path.join(ROOT, "schema", "counters.sql")) as f:
+                con.executescript(f.read())
+            con.close()
+            web, url = start([BUILD + "/activity-web", "--db", db, "--listen", "127.0.0.1:0",
+                              "--static-dir", os.path.join(ROOT, "web", "static")],
+                             stack.path("web.log"))
+            port = int(url.rstrip("/").rsplit(":", 1)[1])
+            base = rss_kb(web.pid)
+            # 250 from each address: under the per-address limit
+            socks = open_sockets(port, self.VIEWERS,
+                                 ["127.0.3.%d" % i for i in range(1, self.VIEWERS // 250 + 1)])
+            wait_for("connections", lambda: len(ready(socks, select.POLLOUT)) == len(socks), 60)
+            for s in socks:
+                s.send(b"GET /api/v1/live?site=s%d HTTP/1.1\r\nHost: x\r\n\r\n" % (len(socks) % 7))
+            got = {}
+
+            def two_summaries_each():
+                for s, _ in ready([s for s in socks if got.get(s, b"").count(b"data: ") < 2],
+                                  select.POLLIN):
+                    try:
+                        got[s] = got.get(s, b"") + s.recv(65536)
+                    except OSError:
+                        pass
+                return all(got.get(s, b"").count(b"data: ") >= 2 for s in socks)
+            wait_for("two summaries on every stream", two_summaries_each, 120)
+            peak = rss_kb(web.pid)
+            # the API still answers beside them
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            c.request("GET", "/api/v1/sites")
+            self.assertEqual(c.getresponse().status, 200)
+            c.close()
+            print("\n  %d live streams: activity-web RSS %d -> %d kB (%.1f kB each)"
+                  % (len(socks), base, peak, (peak - base) / len(socks)))
+            if not ASAN:
+                self.assertLess(peak - base, 100 * 1024)
+        finally:
+            for s in socks:
+                s.close()
+            if web:
+                self.assertEqual(stop(web), 0)
+            stack.close()
 
 
 class Shutdown(unittest.TestCase):
