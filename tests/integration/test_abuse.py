@@ -6,6 +6,7 @@ the stated bound. Bounded in count and time; every process is stopped by
 pid (harness). Latencies are printed for the record, never asserted."""
 
 import http.client
+import json
 import os
 import resource
 import select
@@ -290,6 +291,36 @@ class LiveViewers(unittest.TestCase):
                 s.close()
             if web:
                 self.assertEqual(stop(web), 0)
+            stack.close()
+
+
+class Readiness(unittest.TestCase):
+    def test_readyz_never_waits_on_kafka(self):
+        # one HTTP thread and a frozen broker: a /readyz that asked Kafka
+        # itself would hold that thread 2 s a call (160 calls: 320 s)
+        stack = Stack(partitions=1, brokers=1, ingest_args=("--threads", "1"))
+        try:
+            stack.devbroker.send_signal(signal.SIGSTOP)
+            wait_for("readiness to fail", lambda: stack.request("GET", "/readyz")[0] == 503, 60)
+            answers = []
+
+            def poll():
+                for _ in range(20):
+                    s, _, b = stack.request("GET", "/readyz", timeout=300)
+                    answers.append((s, json.loads(b)["error"]))
+            threads = [threading.Thread(target=poll, daemon=True) for _ in range(8)]
+            for t in threads:
+                t.start()
+            self.assertEqual(stack.request("GET", "/healthz", timeout=60)[0], 200)
+            deadline = time.time() + 60
+            for t in threads:
+                t.join(max(0, deadline - time.time()))
+            self.assertEqual(len(answers), 160, "readyz calls still waiting after 60 s")
+            self.assertTrue(all(s == 503 and "Kafka" in e for s, e in answers), answers[:3])
+            stack.devbroker.send_signal(signal.SIGCONT)
+            wait_for("readiness again", lambda: stack.request("GET", "/readyz")[0] == 200, 60)
+        finally:
+            stack.devbroker.send_signal(signal.SIGCONT)
             stack.close()
 
 
