@@ -14,7 +14,7 @@ tmp=$(mktemp -d)
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
-  rm -rf "$tmp"
+  [ -n "${KEEP_CALLGRIND:-}" ] && cp "$tmp/callgrind.out" "$KEEP_CALLGRIND"; rm -rf "$tmp"
 }
 trap cleanup EXIT INT TERM
 wait_file() { for _ in $(seq 600); do [ -s "$1" ] && return 0; sleep 0.1; done; echo "$1 never appeared" >&2; exit 1; }
@@ -30,11 +30,11 @@ ingest=$!
 pids+=($ingest)
 wait_file "$tmp/url"
 python3 - "$(head -1 "$tmp/url")" "$requests" <<'PY'
-import http.client, json, sys, urllib.parse
+import http.client, json, sys, time, urllib.parse
 u = urllib.parse.urlsplit(sys.argv[1])
 c = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
 body = json.dumps({"type": "pageview", "site": "shop.test", "anonymous_id": "v1",
-                   "url": "https://shop.test/products/1", "ts": 1795000000000}).encode()
+                   "url": "https://shop.test/products/1", "ts": int(time.time() * 1000)}).encode()
 h = {"Content-Type": "application/json", "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) "
      "AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"}
 for i in range(int(sys.argv[2])):
