@@ -159,6 +159,12 @@ static void test_event_on_another_types_topic_is_rejected(void **state) {
     assert_int_equal(canonical_parse(pv, strlen(pv), "click", 0, &strings, &ev, err, 256), -1);
     assert_string_equal(err, "a pageview event on a click topic");
     assert_string_equal(canonical_topic_type("activity.click"), "click");
+    /* a received_at past 9999 (after its offset) is not a time: the
+     * exporter would have made dt=10000-01-01 of it */
+    expect_bad("{\"type\":\"pageview\"," ID ",\"site\":\"s\",\"anonymous_id\":\"v\","
+               "\"url\":\"https://s/a\",\"ts\":\"2026-11-24T10:00:00.000Z\","
+               "\"received_at\":\"9999-12-31T23:59:59-00:01\",\"bot\":false}",
+               "not RFC 3339");
     assert_string_equal(canonical_topic_type("a.b.search"), "search");
 }
 
