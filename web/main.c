@@ -247,6 +247,7 @@ int main(int argc, char **argv) {
     db_path = db;
     token = tok;
     collector = coll;
+    http_limits_from_flags(&lim, &limit_flags);
     rc = 2;
     if (http_parse_listen(listen, &addr, errbuf, sizeof(errbuf))) {
         fprintf(stderr, "activity-web: --listen: %s\n", errbuf);
@@ -259,7 +260,7 @@ int main(int argc, char **argv) {
                 listen);
     } else if (static_files_init(static_dir)) {
         fprintf(stderr, "activity-web: --static-dir %s: no such directory\n", static_dir);
-    } else if ((http_limits_from_flags(&lim, &limit_flags), live_start(db_path),
+    } else if ((live_start(db_path),
                 !(d = http_server_start(&addr, &lim, handler, NULL, completed, errbuf,
                                         sizeof(errbuf))))) {
         live_stop();
@@ -277,7 +278,7 @@ int main(int argc, char **argv) {
         log_info("serving %s on %.*s:%d", db_path, host_len, listen, port);
         while (!stop_requested)
             pause();
-        live_stop();
+        live_stop(); /* MHD may not stop with suspended connections */
         http_server_stop(d);
         rc = 0;
     }
