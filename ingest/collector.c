@@ -28,6 +28,14 @@ struct collector {
     char topic_invalid[256];
     atomic_int closing;
     struct http_server *server; /* for its gauges */
+
+    /* Requests waiting on Kafka, so that each is answered by its deadline
+     * (--ack-timeout) whatever librdkafka's timers do. */
+    pthread_mutex_t wait_lock;
+    struct req *waiting;
+    pthread_t deadline_thread;
+    int stopping; /* under wait_lock */
+    pthread_cond_t wake;
 };
 
 /* One HTTP request, from its first header to the completion callback. */
@@ -55,10 +63,15 @@ struct req {
     json_t *answer;
     long accepted_by_type[SCHEMA_TYPE_CNT];
 
-    pthread_mutex_t lock; /* guards the three below, shared with the poller */
+    pthread_mutex_t lock; /* guards the four below, shared with the poller */
     int pending;          /* deliveries outstanding */
     int suspended;
+    int timed_out;        /* answered at its deadline, deliveries outstanding */
     rd_kafka_resp_err_t err; /* first failed delivery */
+
+    struct req *wprev, *wnext; /* in c->waiting, under c->wait_lock */
+    int waiting;
+    int64_t deadline_ms; /* monotonic */
 };
 
 static const char gif_1x1[] = {
@@ -66,9 +79,90 @@ static const char gif_1x1[] = {
     (char)0xff, (char)0xff, (char)0xff, '!', (char)0xf9, 4, 1, 0, 0, 0, 0,
     ',', 0, 0, 0, 0, 1, 0, 1, 0, 0, 2, 2, 'D', 1, 0, ';'};
 
+static int64_t mono_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void wait_add(struct collector *c, struct req *r) {
+    pthread_mutex_lock(&c->wait_lock);
+    r->deadline_ms = mono_ms() + c->o.ack_timeout_ms;
+    r->wprev = NULL;
+    r->wnext = c->waiting;
+    if (c->waiting)
+        c->waiting->wprev = r;
+    c->waiting = r;
+    r->waiting = 1;
+    pthread_mutex_unlock(&c->wait_lock);
+}
+
+static void wait_unlink(struct collector *c, struct req *r) { /* under wait_lock */
+    if (!r->waiting)
+        return;
+    if (r->wprev)
+        r->wprev->wnext = r->wnext;
+    else
+        c->waiting = r->wnext;
+    if (r->wnext)
+        r->wnext->wprev = r->wprev;
+    r->waiting = 0;
+}
+
+static void wait_remove(struct collector *c, struct req *r) {
+    pthread_mutex_lock(&c->wait_lock);
+    wait_unlink(c, r);
+    pthread_mutex_unlock(&c->wait_lock);
+}
+
+/* Every 20 ms: a suspended request past its deadline is resumed to be
+ * answered now; its deliveries report later and the last one frees it.
+ * Exactly one of this thread and the last delivery resumes a request: the
+ * one that clears r->suspended under r->lock. Lock order: wait_lock, then
+ * r->lock (the delivery callback never holds both). */
+static void *deadline_loop(void *arg) {
+    struct collector *c = arg;
+    pthread_mutex_lock(&c->wait_lock);
+    while (!c->stopping) {
+        struct MHD_Connection *due[256];
+        int n = 0;
+        int64_t now = mono_ms();
+        struct timespec until;
+        for (struct req *r = c->waiting, *next; r && n < 256; r = next) {
+            next = r->wnext;
+            if (r->deadline_ms > now)
+                continue;
+            pthread_mutex_lock(&r->lock);
+            if (r->suspended) {
+                r->suspended = 0;
+                r->timed_out = 1;
+                wait_unlink(c, r);
+                due[n++] = r->conn;
+            }
+            pthread_mutex_unlock(&r->lock);
+        }
+        pthread_mutex_unlock(&c->wait_lock);
+        for (int i = 0; i < n; i++)
+            MHD_resume_connection(due[i]);
+        pthread_mutex_lock(&c->wait_lock);
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 20 * 1000000L;
+        if (until.tv_nsec >= 1000000000L)
+            until.tv_sec++, until.tv_nsec -= 1000000000L;
+        if (!c->stopping)
+            pthread_cond_timedwait(&c->wake, &c->wait_lock, &until);
+    }
+    pthread_mutex_unlock(&c->wait_lock);
+    return NULL;
+}
+
 struct collector *collector_new(const struct collector_options *opts) {
     struct collector *c = calloc(1, sizeof(*c));
     c->o = *opts;
+    pthread_mutex_init(&c->wait_lock, NULL);
+    pthread_cond_init(&c->wake, NULL);
+    if (pthread_create(&c->deadline_thread, NULL, deadline_loop, c))
+        abort();
     for (int t = 0; t < SCHEMA_TYPE_CNT; t++)
         snprintf(c->topics[t], sizeof(c->topics[t]), "%s.%s", opts->topic_prefix,
                  schema_type_name((enum schema_type)t));
@@ -90,7 +184,16 @@ void collector_set_server(struct collector *c, struct http_server *s) { c->serve
 
 void collector_begin_shutdown(struct collector *c) { atomic_store(&c->closing, 1); }
 
-void collector_free(struct collector *c) { free(c); }
+void collector_free(struct collector *c) {
+    pthread_mutex_lock(&c->wait_lock);
+    c->stopping = 1;
+    pthread_cond_signal(&c->wake);
+    pthread_mutex_unlock(&c->wait_lock);
+    pthread_join(c->deadline_thread, NULL);
+    pthread_mutex_destroy(&c->wait_lock);
+    pthread_cond_destroy(&c->wake);
+    free(c);
+}
 
 /* ------------------------------------------------------------- routing */
 
@@ -369,12 +472,19 @@ static enum MHD_Result req_answer(struct req *r) {
     struct MHD_Response *resp;
     unsigned status = r->status;
 
-    if (r->err && status == 200) {
+    if ((r->err || r->timed_out) && status == 200) {
         char msg[300];
-        snprintf(msg, sizeof(msg),
-                 "Kafka did not acknowledge the events (%s); retry the same "
-                 "events (same event_id) later",
-                 rd_kafka_err2str(r->err));
+        if (r->timed_out)
+            snprintf(msg, sizeof(msg),
+                     "Kafka did not acknowledge the events within --ack-timeout (%ld ms); "
+                     "they may or may not have reached it: retry the same events (same "
+                     "event_id) later",
+                     (long)r->c->o.ack_timeout_ms);
+        else
+            snprintf(msg, sizeof(msg),
+                     "Kafka did not acknowledge the events (%s); retry the same "
+                     "events (same event_id) later",
+                     rd_kafka_err2str(r->err));
         json_decref(r->answer);
         r->answer = NULL;
         status = 503;
@@ -398,8 +508,10 @@ static enum MHD_Result req_answer(struct req *r) {
     return http_queue(r->conn, status, resp, r->origin);
 }
 
-/* Either answers now or suspends until the last delivery report. */
+/* Either answers now or suspends until the last delivery report or the
+ * deadline, whichever comes first. */
 static enum MHD_Result req_finish(struct req *r) {
+    wait_add(r->c, r);
     pthread_mutex_lock(&r->lock);
     if (r->pending > 0) {
         r->suspended = 1;
@@ -408,6 +520,7 @@ static enum MHD_Result req_finish(struct req *r) {
         return MHD_YES;
     }
     pthread_mutex_unlock(&r->lock);
+    wait_remove(r->c, r);
     return req_answer(r);
 }
 
@@ -432,8 +545,10 @@ void collector_on_delivery(void *opaque, rd_kafka_resp_err_t err, long latency_u
     }
     /* Last touch of r: once resumed, an HTTP thread answers and frees it,
      * possibly before this call returns (so never resume under r->lock). */
-    if (resume)
+    if (resume) {
+        wait_remove(r->c, r);
         MHD_resume_connection(conn);
+    }
 }
 
 static enum MHD_Result send_simple(struct req *r, unsigned status, const char *type,
@@ -720,7 +835,8 @@ void collector_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     *con_cls = NULL;
     /* A suspended connection is not completed before it is resumed, so
      * deliveries are outstanding here only after an early answer (413 by
-     * Content-Length): the last delivery report then frees r. */
+     * Content-Length) or one at the deadline: the last delivery report then
+     * frees r. */
     pthread_mutex_lock(&r->lock);
     pending = r->pending;
     r->orphan = pending > 0;

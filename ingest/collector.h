@@ -5,9 +5,11 @@
  * rejected (acks=all, idempotent producer). Until then the connection is
  * suspended (MHD_suspend_connection), so no server thread waits on Kafka;
  * the delivery-report thread resumes it when the last report arrives. Every
- * produced message gets exactly one report within --ack-timeout, so every
- * suspended connection is resumed: with 200, or with 503 + Retry-After when
- * any message failed. Nothing rejected is dropped: rejected events and
+ * produced message gets exactly one report, and a deadline thread answers
+ * 503 + Retry-After to a request whose reports are not all in by
+ * --ack-timeout (its deliveries may still complete later; the last report
+ * frees it), so every suspended connection is resumed by its deadline: with
+ * 200, or with 503 when any message failed or the deadline came first. Nothing rejected is dropped: rejected events and
  * unusable bodies (truncated) go to the dead-letter topic with the reason. */
 #ifndef INGEST_COLLECTOR_H
 #define INGEST_COLLECTOR_H
@@ -30,6 +32,7 @@ struct collector_options {
     size_t max_body;            /* raw and inflated request body */
     size_t deadletter_max_body; /* bytes of a bad body kept in dead letter */
     int64_t max_past_ms;        /* the aggregator's --max-past, for the answer */
+    long ack_timeout_ms;        /* every request is answered by then */
 };
 
 struct collector;

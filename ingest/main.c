@@ -158,6 +158,7 @@ int main(int argc, char **argv) {
     co.max_body = (size_t)max_body;
     co.deadletter_max_body = (size_t)deadletter_body;
     co.max_past_ms = (int64_t)max_past * 1000;
+    co.ack_timeout_ms = ack_timeout;
     collector = collector_new(&co);
 
     conf = kafka_conf_new(brokers, producer_defaults, cfg.kafka_props, cfg.kafka_prop_cnt,

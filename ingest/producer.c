@@ -98,7 +98,10 @@ struct producer *producer_new(rd_kafka_conf_t *conf, long ack_timeout_ms,
     };
     char err[512];
 
-    snprintf(timeout, sizeof(timeout), "%ld", ack_timeout_ms);
+    /* librdkafka's own timeout a second later than the collector's deadline,
+     * which answers first (librdkafka reports a timeout only after it, and
+     * was seen up to 9 s after it) */
+    snprintf(timeout, sizeof(timeout), "%ld", ack_timeout_ms + 1000);
     for (size_t i = 0; i < sizeof(forced) / sizeof(forced[0]); i++)
         if (rd_kafka_conf_set(conf, forced[i][0], forced[i][1], err,
                               sizeof(err)) != RD_KAFKA_CONF_OK) {

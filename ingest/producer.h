@@ -3,9 +3,10 @@
  * Durability: acks=all and enable.idempotence=true are forced, so a message
  * librdkafka reports delivered is on every in-sync replica, and its internal
  * retries never duplicate or reorder a message. message.timeout.ms is the
- * collector's --ack-timeout, so every produced message gets exactly one
- * delivery report within that time: success, or an error the collector turns
- * into 503. A poller thread serves the reports; nothing blocks an HTTP thread. */
+ * collector's --ack-timeout plus 1 s, so every produced message gets exactly
+ * one delivery report, success or an error, soon after the collector's own
+ * deadline has answered the request. A poller thread serves the reports;
+ * nothing blocks an HTTP thread. */
 #ifndef INGEST_PRODUCER_H
 #define INGEST_PRODUCER_H
 
