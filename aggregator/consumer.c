@@ -35,6 +35,7 @@ static struct {
     int64_t next, high;
 } lag[MAX_PARTITIONS];
 static int lag_cnt;
+static int last_flush_failed;
 
 static double ms_since(const struct timespec *t) {
     struct timespec now;
@@ -134,6 +135,9 @@ static int consumer_flush(struct consumer *c) {
         stats.flush_errors++;
     pthread_mutex_unlock(&metrics_lock);
 
+    pthread_mutex_lock(&metrics_lock);
+    last_flush_failed = rc == CONSUMER_ERROR;
+    pthread_mutex_unlock(&metrics_lock);
     if (rc == CONSUMER_ERROR)
         return rc;
     if (rc == CONSUMER_CONFLICT) {
@@ -232,8 +236,13 @@ int consumer_run(const struct consumer_options *o, const struct consumer_sink *s
     /* fetch.wait.max.ms: a quiet partition's fetch returns within 100 ms
      * rather than 500, which would otherwise add to every event's latency
      * on top of --flush-ms. */
+    /* session.timeout.ms: a crashed member's partitions move on after 10 s
+     * (librdkafka's default is 45 s, during which a restarted member's join
+     * leaves every partition of the group unread), with heartbeats every 3 s. */
     static const char *const defaults[][2] = {{"auto.offset.reset", "earliest"},
                                               {"fetch.wait.max.ms", "100"},
+                                              {"session.timeout.ms", "10000"},
+                                              {"heartbeat.interval.ms", "3000"},
                                               KAFKA_CONSUMER_QUEUE_DEFAULTS,
                                               {NULL, NULL}};
     struct consumer c;
@@ -247,7 +256,17 @@ int consumer_run(const struct consumer_options *o, const struct consumer_sink *s
     c.sink = sink;
     conf = kafka_conf_new(o->brokers, defaults, o->kafka_props, o->kafka_prop_cnt, errbuf,
                           sizeof(errbuf));
-    if (!conf || rd_kafka_conf_set(conf, "group.id", o->group, errbuf, sizeof(errbuf))) {
+    /* client.id, unless -X set one: broker-side tools tell the programs apart */
+    if (conf && o->client_id) {
+        char cur[256];
+        size_t n = sizeof(cur);
+        if (rd_kafka_conf_get(conf, "client.id", cur, &n) == RD_KAFKA_CONF_OK &&
+            !strcmp(cur, "rdkafka"))
+            rd_kafka_conf_set(conf, "client.id", o->client_id, NULL, 0);
+    }
+    if (!conf || rd_kafka_conf_set(conf, "group.id", o->group, errbuf, sizeof(errbuf)) ||
+        (*o->instance_id &&
+         rd_kafka_conf_set(conf, "group.instance.id", o->instance_id, errbuf, sizeof(errbuf)))) {
         log_error("%s", errbuf);
         if (conf)
             rd_kafka_conf_destroy(conf);
@@ -280,7 +299,7 @@ int consumer_run(const struct consumer_options *o, const struct consumer_sink *s
     rd_kafka_topic_partition_list_destroy(subs);
     clock_gettime(CLOCK_MONOTONIC, &c.last_flush);
 
-    while (!*stop && !c.fatal) {
+    while (!*stop && !c.fatal && !kafka_fatal()) {
         rd_kafka_message_t *m;
         if (backoff_ms) { /* the sink could not store: hold consumption, retry */
             usleep((useconds_t)backoff_ms * 1000);
@@ -319,7 +338,7 @@ int consumer_run(const struct consumer_options *o, const struct consumer_sink *s
         }
     }
     consumer_close(&c);
-    return c.fatal ? 1 : 0;
+    return c.fatal || kafka_fatal() ? 1 : 0;
 }
 
 char *consumer_metrics(const char *prefix) {
@@ -349,4 +368,20 @@ char *consumer_metrics(const char *prefix) {
     pthread_mutex_unlock(&metrics_lock);
     fclose(f);
     return buf;
+}
+
+int consumer_ready(char *why, size_t size) {
+    int ready = 0;
+    pthread_mutex_lock(&metrics_lock);
+    if (kafka_fatal())
+        snprintf(why, size, "a fatal Kafka error; exiting");
+    else if (lag_cnt == 0)
+        snprintf(why, size, "no partitions assigned (joining the group, or more workers than "
+                            "partitions)");
+    else if (last_flush_failed)
+        snprintf(why, size, "the last flush could not be stored; retrying");
+    else
+        ready = 1;
+    pthread_mutex_unlock(&metrics_lock);
+    return ready;
 }

@@ -54,6 +54,8 @@ struct consumer_options {
     char *const *kafka_props;
     int kafka_prop_cnt;
     const char *group;
+    const char *instance_id;  /* group.instance.id (static membership); "" none */
+    const char *client_id;    /* client.id: the program's name */
     const char *topic_prefix; /* subscribes to PREFIX.pageview, .click, .search */
     long flush_ms;
     long flush_events;
@@ -73,5 +75,19 @@ int consumer_run(const struct consumer_options *o, const struct consumer_sink *s
 /* Prometheus lines for the consumer's counters and per-partition lag;
  * thread-safe, caller frees. */
 char *consumer_metrics(const char *prefix);
+
+/* 1 when the worker is ready: in the group with partitions assigned, and
+ * its last flush stored (or nothing to store yet); else 0 with why set.
+ * Thread-safe. */
+int consumer_ready(char *why, size_t size);
+
+/* The recovery flags of both workers, for their option tables. */
+#define CONSUMER_INSTANCE_ID_OPTION(dest)                                                   \
+    {"instance-id", CONFIG_STRING, "",                                                      \
+     "static group membership (group.instance.id): a worker restarted with the same id "    \
+     "gets its partitions back at once instead of making the group rebalance twice; one "   \
+     "id per worker slot (e.g. the systemd instance name), never two running at once (the " \
+     "second one is fenced and exits 1); empty: dynamic membership",                        \
+     &(dest), 0, 0, NULL}
 
 #endif

@@ -122,7 +122,7 @@ static int day_command(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
-    char *brokers = NULL, *out = NULL, *group = NULL, *topic_prefix = NULL, *format = NULL,
+    char *brokers = NULL, *instance_id = NULL, *out = NULL, *group = NULL, *topic_prefix = NULL, *format = NULL,
          *metrics_listen = NULL, *log_level = NULL;
     long max_rows, max_bytes, max_age, grace, gzip_level, flush_ms, flush_events;
     const struct config_option opts[] = {
@@ -151,8 +151,9 @@ int main(int argc, char **argv) {
          &flush_ms, 10, 600000, NULL},
         {"flush-events", CONFIG_INT, "50000", "or when this many rows wait", &flush_events, 1,
          10000000, NULL},
+        CONSUMER_INSTANCE_ID_OPTION(instance_id),
         {"metrics-listen", CONFIG_STRING, "",
-         "serve Prometheus /metrics on host:port (empty: off)", &metrics_listen, 0, 0, NULL},
+         "serve /metrics (Prometheus), /healthz and /readyz on host:port (empty: off)", &metrics_listen, 0, 0, NULL},
         {"log-level", CONFIG_STRING, "info", "debug, info, warn or error", &log_level, 0, 0,
          "debug|info|warn|error"},
         {NULL, 0, NULL, NULL, NULL, 0, 0, NULL}};
@@ -193,8 +194,9 @@ int main(int argc, char **argv) {
         config_free(&cfg);
         return 2;
     }
-    co = (struct consumer_options){brokers,      cfg.kafka_props, cfg.kafka_prop_cnt, group,
-                                   topic_prefix, flush_ms,        flush_events};
+    co = (struct consumer_options){brokers,     cfg.kafka_props, cfg.kafka_prop_cnt, group,
+                                   instance_id, "activity-export",       topic_prefix,       flush_ms,
+                                   flush_events};
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     log_info("consuming %s.* as group %s into %s", topic_prefix, group, out);

@@ -20,7 +20,7 @@ static void on_signal(int sig) {
 }
 
 int main(int argc, char **argv) {
-    char *brokers = NULL, *db = NULL, *group = NULL, *topic_prefix = NULL, *metrics_listen = NULL,
+    char *brokers = NULL, *instance_id = NULL, *db = NULL, *group = NULL, *topic_prefix = NULL, *metrics_listen = NULL,
          *log_level = NULL;
     long flush_ms, flush_events, dedup_window, max_future, max_past;
     const struct config_option opts[] = {
@@ -46,8 +46,9 @@ int main(int argc, char **argv) {
          "seconds an event's ts may be behind received_at and still be counted (older "
          "ones are only exported: no client writes arbitrary history); 0 = no limit",
          &max_past, 0, 86400L * 36500, NULL},
+        CONSUMER_INSTANCE_ID_OPTION(instance_id),
         {"metrics-listen", CONFIG_STRING, "",
-         "serve Prometheus /metrics on host:port (empty: off)", &metrics_listen, 0, 0, NULL},
+         "serve /metrics (Prometheus), /healthz and /readyz on host:port (empty: off)", &metrics_listen, 0, 0, NULL},
         {"log-level", CONFIG_STRING, "info", "debug, info, warn or error", &log_level, 0, 0,
          "debug|info|warn|error"},
         {NULL, 0, NULL, NULL, NULL, 0, 0, NULL}};
@@ -81,8 +82,9 @@ int main(int argc, char **argv) {
         config_free(&cfg);
         return 2;
     }
-    co = (struct consumer_options){brokers,      cfg.kafka_props, cfg.kafka_prop_cnt, group,
-                                   topic_prefix, flush_ms,        flush_events};
+    co = (struct consumer_options){brokers,     cfg.kafka_props, cfg.kafka_prop_cnt, group,
+                                   instance_id, "activity-aggregator",       topic_prefix,       flush_ms,
+                                   flush_events};
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     log_info("consuming %s.* as group %s into %s", topic_prefix, group, db);

@@ -26,8 +26,19 @@ static enum MHD_Result metrics_handler(void *cls, struct MHD_Connection *conn, c
         *con_cls = conn;
         return MHD_YES;
     }
-    if (strcmp(url, "/metrics") || strcmp(method, "GET"))
-        return http_send_error(conn, 404, "only GET /metrics here", NULL);
+    if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+        return http_send_error(conn, 405, "only GET here", NULL);
+    if (!strcmp(url, "/healthz"))
+        return http_queue(conn, 200, http_response_json(json_pack("{s:s}", "status", "ok")), NULL);
+    if (!strcmp(url, "/readyz")) {
+        char why[256];
+        if (!consumer_ready(why, sizeof(why)))
+            return http_send_error(conn, 503, why, NULL);
+        return http_queue(conn, 200, http_response_json(json_pack("{s:s}", "status", "ready")),
+                          NULL);
+    }
+    if (strcmp(url, "/metrics"))
+        return http_send_error(conn, 404, "GET /metrics, /healthz or /readyz here", NULL);
     text = consumer_metrics(served.prefix);
     f = open_memstream(&all, &size);
     fputs(text, f);

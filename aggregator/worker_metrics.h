@@ -1,6 +1,7 @@
-/* worker_metrics: the Prometheus /metrics endpoint of a consumer-group
- * worker (aggregator, exporter): the consumer skeleton's counters and lag,
- * followed by the worker's own lines. */
+/* worker_metrics: the HTTP endpoint of a consumer-group worker (aggregator,
+ * exporter): Prometheus /metrics (the consumer skeleton's counters and lag,
+ * followed by the worker's own lines), /healthz (200 while it runs) and
+ * /readyz (200 when consumer_ready(), else 503 with the reason). */
 #ifndef AGGREGATOR_WORKER_METRICS_H
 #define AGGREGATOR_WORKER_METRICS_H
 
@@ -12,7 +13,7 @@
 /* Writes the worker's own metric lines. */
 typedef void (*worker_metrics_fn)(FILE *f);
 
-/* Serves GET /metrics on listen ("host:port"; port 0 picks one) and prints
+/* Serves them on listen ("host:port"; port 0 picks one) and prints
  * its URL as stdout's first line. NULL with errbuf filled on failure. */
 struct http_server *worker_metrics_start(const char *listen, const char *prefix,
                                          worker_metrics_fn own, char *errbuf, size_t errsize);

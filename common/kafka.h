@@ -10,11 +10,21 @@
 /* Returns a new conf with bootstrap.servers = brokers (if non-empty), then
  * the program's defaults (pairs, NULL-terminated; may be NULL), then each
  * "key=value" of props in order, so the user's -X always wins. NULL with
- * errbuf naming the property librdkafka refused. Caller owns the conf. */
+ * errbuf naming the property librdkafka refused. Caller owns the conf.
+ *
+ * Its log and error callbacks log each librdkafka error once: the log line
+ * librdkafka writes anyway (a broker's connection failing is a WARN, not an
+ * ERROR: it retries), plus "all brokers are down", which has none. A fatal
+ * error (the client cannot go on) is logged once at ERROR with what it
+ * means and what to do, and then kafka_fatal() is 1. */
 rd_kafka_conf_t *kafka_conf_new(const char *brokers,
                                 const char *const (*defaults)[2],
                                 char *const *props, int prop_cnt, char *errbuf,
                                 size_t errsize);
+
+/* 1 once any client of the process reported a fatal error: the program
+ * must stop and exit non-zero, so that its supervisor starts it anew. */
+int kafka_fatal(void);
 
 /* Consumer defaults for a deep fetch queue, as pairs for `defaults`.
  * librdkafka stops fetching a partition once the consumer queue holds

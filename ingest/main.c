@@ -206,8 +206,10 @@ int main(int argc, char **argv) {
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     signal(SIGPIPE, SIG_IGN);
-    while (!stop_requested)
-        pause();
+    /* a fatal Kafka error stops the collector as SIGTERM does (requests in
+     * flight get their 503), then it exits 1; checked 5 times a second */
+    while (!stop_requested && !kafka_fatal())
+        usleep(200 * 1000);
 
     log_info("shutting down: %ld requests in flight", metrics_in_flight_now());
     collector_begin_shutdown(collector);
@@ -227,7 +229,7 @@ int main(int argc, char **argv) {
     if (left)
         log_error("%d messages were not acknowledged by Kafka at exit", left);
     log_info("stopped");
-    rc = left ? 1 : 0;
+    rc = left || kafka_fatal() ? 1 : 0;
 out:
     if (producer)
         producer_close(producer, 0);

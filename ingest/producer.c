@@ -39,18 +39,6 @@ static void producer_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m,
     p->cb(m->_private, m->err, (long)rd_kafka_message_latency(m));
 }
 
-static void producer_error_cb(rd_kafka_t *rk, int err, const char *reason,
-                              void *opaque) {
-    (void)opaque;
-    if (err == RD_KAFKA_RESP_ERR__FATAL) {
-        char buf[512];
-        rd_kafka_fatal_error(rk, buf, sizeof(buf));
-        log_error("Kafka producer fatal error: %s", buf);
-        return;
-    }
-    log_warn("Kafka: %s: %s", rd_kafka_err2name(err), reason);
-}
-
 static void *producer_poll_loop(void *arg) {
     struct producer *p = arg;
     while (!atomic_load(&p->stop))
@@ -113,7 +101,6 @@ struct producer *producer_new(rd_kafka_conf_t *conf, long ack_timeout_ms,
     p->cb = cb;
     rd_kafka_conf_set_opaque(conf, p);
     rd_kafka_conf_set_dr_msg_cb(conf, producer_dr_cb);
-    rd_kafka_conf_set_error_cb(conf, producer_error_cb);
     p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errbuf, errsize);
     if (!p->rk) {
         rd_kafka_conf_destroy(conf);

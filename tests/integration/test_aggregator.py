@@ -225,6 +225,71 @@ class KilledWorkers(unittest.TestCase):
             st.close()
 
 
+def stored_offsets(db):
+    try:
+        con = sqlite3.connect("file:%s?mode=ro" % db, uri=True, timeout=30)
+        try:
+            return {(t, p): n for t, p, n in
+                    con.execute("SELECT topic, partition, next_offset FROM kafka_offsets")}
+        finally:
+            con.close()
+    except sqlite3.OperationalError:
+        return {}
+
+
+class Recovery(unittest.TestCase):
+    """A worker killed with -9 and restarted at once, with the default
+    timeouts (no -X): the time until every partition's stored offset
+    advances again is printed (not asserted), and the counts are exact."""
+
+    def test_kill_9_and_restart_with_default_timeouts(self):
+        st = Stack(partitions=3, brokers=1)
+        db = st.path("counters.db")
+        traffic = Traffic(seed=5, visitors=200)
+        stopping = threading.Event()
+
+        def trickle():  # a small batch every 50 ms, on every partition
+            while not stopping.is_set():
+                events = traffic.batch(30)
+                status, _, _ = st.request("POST", "/v1/events", json.dumps(events).encode(), {
+                    "Content-Type": "application/json", "User-Agent": HUMAN_UA})
+                if status == 200:
+                    traffic.record(events, False)
+                time.sleep(0.05)
+        try:
+            w1, url1 = st.start_aggregator_with_url(db)
+            w2, url2 = st.start_aggregator_with_url(db)
+            sender = threading.Thread(target=trickle)
+            sender.start()
+            deadline = time.time() + 90
+            while len(stored_offsets(db)) < 9 or \
+                    metric(url1, "activity_aggregator_assigned_partitions") == 0 or \
+                    metric(url2, "activity_aggregator_assigned_partitions") == 0:
+                self.assertLess(time.time(), deadline, "the two workers never shared the work")
+                time.sleep(0.2)
+            stop(w1, signal.SIGKILL)
+            killed_at, before = time.time(), stored_offsets(db)
+            w1 = st.start_aggregator(db)
+            while True:
+                now = stored_offsets(db)
+                if all(now[k] > before[k] for k in before):
+                    recovered = time.time() - killed_at
+                    break
+                self.assertLess(time.time(), killed_at + 120, "partitions never moved again")
+                time.sleep(0.1)
+            stopping.set()
+            sender.join()
+            wait_for_totals(self, db, traffic)
+            self.assertEqual(stop(w1), 0)
+            self.assertEqual(stop(w2), 0)
+            check_exact(self, db, traffic)
+            print("\n  kill -9 + restart of 1 of 2 workers (default timeouts, no instance id): "
+                  "every partition moving again after %.1f s" % recovered)
+        finally:
+            stopping.set()
+            st.close()
+
+
 class BadMessagesAndRetries(unittest.TestCase):
     def test_malformed_messages_are_skipped_and_counted(self):
         st = Stack(partitions=2, brokers=1)
