@@ -473,13 +473,19 @@ static enum MHD_Result req_answer(struct req *r) {
     unsigned status = r->status;
 
     if ((r->err || r->timed_out) && status == 200) {
-        char msg[300];
+        char msg[600];
+        char why[256] = "";
+        /* what readiness knows (Kafka unreachable, a topic missing) says why */
+        if (producer_check_ready(r->c->producer, why + 2, sizeof(why) - 2) == 0)
+            why[2] = '\0';
+        else
+            why[0] = ';', why[1] = ' ';
         if (r->timed_out)
             snprintf(msg, sizeof(msg),
-                     "Kafka did not acknowledge the events within --ack-timeout (%ld ms); "
+                     "Kafka did not acknowledge the events within --ack-timeout (%ld ms)%s; "
                      "they may or may not have reached it: retry the same events (same "
                      "event_id) later",
-                     (long)r->c->o.ack_timeout_ms);
+                     (long)r->c->o.ack_timeout_ms, why);
         else
             snprintf(msg, sizeof(msg),
                      "Kafka did not acknowledge the events (%s); retry the same "

@@ -113,6 +113,9 @@ int main(int argc, char **argv) {
         {"linger.ms", "1"},
         {"compression.type", "lz4"},
         {"client.id", "activity-ingest"},
+        /* a topic created by a first produce has the broker's defaults (one
+         * partition on a stock Kafka): topics are made by activity-topics */
+        {"allow.auto.create.topics", "false"},
         {NULL, NULL}};
     char errbuf[512];
     struct collector_options co;

@@ -54,16 +54,22 @@ static void *producer_watch_loop(void *arg) {
         rd_kafka_resp_err_t err;
         struct timespec until;
         pthread_mutex_unlock(&p->ready_lock);
+        char why[sizeof(p->not_ready)] = "";
+        /* all_topics 0, no topic: the locally known ones, i.e. ours */
         err = rd_kafka_metadata(p->rk, 0, NULL, &md, READY_TIMEOUT_MS);
-        if (!err)
+        if (err) {
+            snprintf(why, sizeof(why), "Kafka metadata request failed: %s", rd_kafka_err2str(err));
+        } else {
+            for (int i = 0; i < md->topic_cnt && !why[0]; i++)
+                if (md->topics[i].err)
+                    snprintf(why, sizeof(why), "topic %s: %s (create it with its partitions "
+                             "before starting ingest)", md->topics[i].topic,
+                             rd_kafka_err2str(md->topics[i].err));
             rd_kafka_metadata_destroy(md);
+        }
         pthread_mutex_lock(&p->ready_lock);
         p->ready_checked = 1;
-        if (err)
-            snprintf(p->not_ready, sizeof(p->not_ready), "Kafka metadata request failed: %s",
-                     rd_kafka_err2str(err));
-        else
-            p->not_ready[0] = '\0';
+        snprintf(p->not_ready, sizeof(p->not_ready), "%s", why);
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_sec += READY_CHECK_MS / 1000;
         if (!atomic_load(&p->stop))
