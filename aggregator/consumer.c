@@ -16,6 +16,7 @@
 
 struct consumer {
     rd_kafka_t *rk;
+    int held; /* partitions of the assignment not consumed (beyond_end) */
     const struct consumer_options *o;
     const struct consumer_sink *sink;
     struct consumer_partition parts[MAX_PARTITIONS]; /* the assignment */
@@ -36,6 +37,7 @@ static struct {
 } lag[MAX_PARTITIONS];
 static int lag_cnt;
 static int last_flush_failed;
+static int held_cnt;
 
 static double ms_since(const struct timespec *t) {
     struct timespec now;
@@ -53,6 +55,7 @@ static struct consumer_partition *consumer_find(struct consumer *c, const char *
 static void consumer_update_lag(struct consumer *c) {
     pthread_mutex_lock(&metrics_lock);
     lag_cnt = c->part_cnt;
+    held_cnt = c->held;
     for (int i = 0; i < c->part_cnt; i++) {
         int64_t lo, hi = -1;
         rd_kafka_get_watermark_offsets(c->rk, c->parts[i].topic, c->parts[i].partition, &lo, &hi);
@@ -62,6 +65,38 @@ static void consumer_update_lag(struct consumer *c) {
         lag[i].high = hi;
     }
     pthread_mutex_unlock(&metrics_lock);
+}
+
+/* p's stored offset is beyond its log end [lo, hi): held, or moved to lo or
+ * hi through the sink's store as --offset-beyond-end says. Returns 1 when
+ * held (then it is taken out of list, so it is not consumed). */
+static int consumer_beyond_end(struct consumer *c, struct consumer_partition *p,
+                               rd_kafka_topic_partition_list_t *list, int64_t lo, int64_t hi) {
+    int64_t to = c->o->beyond_end == CONSUMER_BEYOND_END_EARLIEST ? lo : hi;
+    struct consumer_partition move = {p->topic, p->partition, p->start, to};
+    if (c->o->beyond_end == CONSUMER_BEYOND_END_HOLD) {
+        log_error("%s [%d]: the stored offset %lld is beyond the partition's log end %lld (the "
+                  "topic was deleted and created again, or this is another cluster): not "
+                  "consuming it, since every message below %lld would be skipped. Restart with "
+                  "--offset-beyond-end earliest to read the partition from its start (%lld), or "
+                  "latest to skip to its end", p->topic, p->partition, (long long)p->start,
+                  (long long)hi, (long long)p->start, (long long)lo);
+        rd_kafka_topic_partition_list_del(list, p->topic, p->partition);
+        return 1;
+    }
+    /* an empty batch that moves the offset: the same compare-and-set as any */
+    if (c->sink->flush(c->sink->ctx, &move, 1) != CONSUMER_OK) {
+        log_error("%s [%d]: could not store the offset %lld; holding the partition",
+                  p->topic, p->partition, (long long)to);
+        rd_kafka_topic_partition_list_del(list, p->topic, p->partition);
+        return 1;
+    }
+    log_warn("%s [%d]: the stored offset %lld was beyond the log end %lld; moved to %lld "
+             "(--offset-beyond-end %s)", p->topic, p->partition, (long long)p->start,
+             (long long)hi, (long long)to, to == lo ? "earliest" : "latest");
+    p->start = p->next = to;
+    rd_kafka_topic_partition_list_find(list, p->topic, p->partition)->offset = to;
+    return 0;
 }
 
 /* Reads the sink's offsets for the current assignment and positions the
@@ -84,18 +119,22 @@ static int consumer_position(struct consumer *c) {
         rd_kafka_topic_partition_list_add(list, p->topic, p->partition)->offset =
             found == 0 ? next : RD_KAFKA_OFFSET_BEGINNING;
     }
+    c->held = 0;
     for (int i = 0; i < c->part_cnt && rc == 0; i++) {
+        int64_t lo, hi;
+        struct consumer_partition *p = &c->parts[i];
+        if (p->start < 0 ||
+            rd_kafka_query_watermark_offsets(c->rk, p->topic, p->partition, &lo, &hi, 5000))
+            continue;
         /* A stored offset below the log start means retention deleted
          * messages this group never read: say so, loudly; the reset policy
          * then decides where reading resumes. */
-        int64_t lo, hi;
-        struct consumer_partition *p = &c->parts[i];
-        if (p->start >= 0 &&
-            !rd_kafka_query_watermark_offsets(c->rk, p->topic, p->partition, &lo, &hi, 5000) &&
-            p->start < lo)
+        if (p->start < lo)
             log_error("%s [%d]: offsets %lld..%lld were deleted by retention before this group "
                       "read them", p->topic, p->partition, (long long)p->start,
                       (long long)lo - 1);
+        if (p->start > hi && consumer_beyond_end(c, p, list, lo, hi))
+            c->held++;
     }
     if (rc == 0) {
         rd_kafka_resp_err_t e = rd_kafka_assign(c->rk, list);
@@ -185,6 +224,7 @@ static void consumer_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         for (int i = 0; i < c->part_cnt; i++)
             free((char *)c->parts[i].topic);
         c->part_cnt = 0;
+        c->held = 0;
         rd_kafka_assign(rk, NULL);
         consumer_update_lag(c);
         log_info("partitions revoked");
@@ -358,6 +398,9 @@ char *consumer_metrics(const char *prefix) {
             stats.last_flush_ms / 1e3);
     fprintf(f, "# TYPE %s_assigned_partitions gauge\n%s_assigned_partitions %d\n", prefix, prefix,
             lag_cnt);
+    fprintf(f, "# HELP %s_partitions_held Assigned partitions not consumed: stored offset beyond "
+               "the log end.\n# TYPE %s_partitions_held gauge\n%s_partitions_held %d\n",
+            prefix, prefix, prefix, held_cnt);
     fprintf(f, "# HELP %s_lag_messages Messages between the stored offset and the end.\n"
                "# TYPE %s_lag_messages gauge\n", prefix, prefix);
     for (int i = 0; i < lag_cnt; i++)
@@ -378,6 +421,9 @@ int consumer_ready(char *why, size_t size) {
     else if (lag_cnt == 0)
         snprintf(why, size, "no partitions assigned (joining the group, or more workers than "
                             "partitions)");
+    else if (held_cnt)
+        snprintf(why, size, "%d partitions held: their stored offset is beyond the log end "
+                            "(see the log; --offset-beyond-end)", held_cnt);
     else if (last_flush_failed)
         snprintf(why, size, "the last flush could not be stored; retrying");
     else

@@ -59,6 +59,15 @@ struct consumer_options {
     const char *topic_prefix; /* subscribes to PREFIX.pageview, .click, .search */
     long flush_ms;
     long flush_events;
+    /* A stored offset beyond a partition's log end (the topic was deleted
+     * and created again, or the cluster is another one) would make every
+     * message below it be skipped without a word. HOLD: the partition is
+     * not consumed, an ERROR says so, readiness fails and /metrics counts
+     * it, until the worker is started with EARLIEST or LATEST, which moves
+     * the stored offset to the log start or end by the sink's own
+     * compare-and-set store (so it stays exactly once) and logs it. */
+    enum { CONSUMER_BEYOND_END_HOLD, CONSUMER_BEYOND_END_EARLIEST,
+           CONSUMER_BEYOND_END_LATEST } beyond_end;
 };
 
 /* Counters for /metrics, updated by the consumer thread. */

@@ -194,9 +194,15 @@ int main(int argc, char **argv) {
         config_free(&cfg);
         return 2;
     }
-    co = (struct consumer_options){brokers,     cfg.kafka_props, cfg.kafka_prop_cnt, group,
-                                   instance_id, "activity-export",       topic_prefix,       flush_ms,
-                                   flush_events};
+    co = (struct consumer_options){.brokers = brokers,
+                                   .kafka_props = cfg.kafka_props,
+                                   .kafka_prop_cnt = cfg.kafka_prop_cnt,
+                                   .group = group,
+                                   .instance_id = instance_id,
+                                   .client_id = "activity-export",
+                                   .topic_prefix = topic_prefix,
+                                   .flush_ms = flush_ms,
+                                   .flush_events = flush_events};
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     log_info("consuming %s.* as group %s into %s", topic_prefix, group, out);

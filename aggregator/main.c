@@ -11,6 +11,7 @@
 #include "worker_metrics.h"
 
 #include <stdio.h>
+#include <string.h>
 
 static volatile sig_atomic_t stop_requested;
 
@@ -20,7 +21,7 @@ static void on_signal(int sig) {
 }
 
 int main(int argc, char **argv) {
-    char *brokers = NULL, *instance_id = NULL, *db = NULL, *group = NULL, *topic_prefix = NULL, *metrics_listen = NULL,
+    char *brokers = NULL, *instance_id = NULL, *beyond_end = NULL, *db = NULL, *group = NULL, *topic_prefix = NULL, *metrics_listen = NULL,
          *log_level = NULL;
     long flush_ms, flush_events, dedup_window, max_future, max_past;
     const struct config_option opts[] = {
@@ -47,6 +48,11 @@ int main(int argc, char **argv) {
          "ones are only exported: no client writes arbitrary history); 0 = no limit",
          &max_past, 0, 86400L * 36500, NULL},
         CONSUMER_INSTANCE_ID_OPTION(instance_id),
+        {"offset-beyond-end", CONFIG_STRING, "hold",
+         "a partition whose stored offset is beyond its log end (topic deleted and created "
+         "again): hold (do not consume it; ERROR, metric, not ready), or move the stored "
+         "offset to the log's start (earliest: count what is there) or end (latest)",
+         &beyond_end, 0, 0, "hold|earliest|latest"},
         {"metrics-listen", CONFIG_STRING, "",
          "serve /metrics (Prometheus), /healthz and /readyz on host:port (empty: off)", &metrics_listen, 0, 0, NULL},
         {"log-level", CONFIG_STRING, "info", "debug, info, warn or error", &log_level, 0, 0,
@@ -82,9 +88,18 @@ int main(int argc, char **argv) {
         config_free(&cfg);
         return 2;
     }
-    co = (struct consumer_options){brokers,     cfg.kafka_props, cfg.kafka_prop_cnt, group,
-                                   instance_id, "activity-aggregator",       topic_prefix,       flush_ms,
-                                   flush_events};
+    co = (struct consumer_options){.brokers = brokers,
+                                   .kafka_props = cfg.kafka_props,
+                                   .kafka_prop_cnt = cfg.kafka_prop_cnt,
+                                   .group = group,
+                                   .instance_id = instance_id,
+                                   .client_id = "activity-aggregator",
+                                   .topic_prefix = topic_prefix,
+                                   .flush_ms = flush_ms,
+                                   .flush_events = flush_events};
+    co.beyond_end = !strcmp(beyond_end, "earliest") ? CONSUMER_BEYOND_END_EARLIEST
+                    : !strcmp(beyond_end, "latest") ? CONSUMER_BEYOND_END_LATEST
+                                                    : CONSUMER_BEYOND_END_HOLD;
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     log_info("consuming %s.* as group %s into %s", topic_prefix, group, db);

@@ -11,9 +11,11 @@ import random
 import signal
 import sqlite3
 import sys
+import tempfile
 import threading
 import time
 import unittest
+import urllib.error
 import urllib.request
 import uuid
 
@@ -288,6 +290,66 @@ class Recovery(unittest.TestCase):
         finally:
             stopping.set()
             st.close()
+
+
+class OffsetBeyondEnd(unittest.TestCase):
+    """A counters file that has read further than the topics now go (topics
+    deleted and created again; here a fresh devbroker): no silent skip."""
+
+    def test_held_then_reset_to_earliest(self):
+        keep = tempfile.TemporaryDirectory(prefix="activity-test-db-")
+        db = os.path.join(keep.name, "counters.db")
+        events = [event(t, anonymous_id="old-%d" % i, ts=int(time.time() * 1000))
+                  for i, t in enumerate(["pageview", "click", "search"] * 4)]
+        st = Stack(partitions=1, brokers=1)
+        try:
+            w = st.start_aggregator(db)
+            self.assertEqual(st.post_events(events)[0], 200)
+            deadline = time.time() + 60
+            while db_total(db, "counts") != 12:
+                self.assertLess(time.time(), deadline)
+                time.sleep(0.2)
+            self.assertEqual(stop(w), 0)
+        finally:
+            st.close()
+        st = Stack(partitions=1, brokers=1)  # the same topics, new and empty
+        try:
+            w, url = st.start_aggregator_with_url(db)
+            deadline = time.time() + 60
+            while metric(url, "activity_aggregator_partitions_held") != 3:
+                self.assertLess(time.time(), deadline, "the partitions were not held")
+                time.sleep(0.2)
+            try:
+                urllib.request.urlopen(url.replace("/metrics", "/readyz"), timeout=10)
+                self.fail("ready while holding partitions")
+            except urllib.error.HTTPError as e:
+                self.assertEqual(e.code, 503)
+                self.assertIn("3 partitions held", json.loads(e.read())["error"])
+            with open(st.path("aggregator-1.log")) as f:
+                log = f.read()
+            self.assertIn("ERROR activity.pageview [0]: the stored offset 4 is beyond the "
+                          "partition's log end 0", log)
+            new = [event(t, anonymous_id="new-%d" % i, ts=int(time.time() * 1000))
+                   for i, t in enumerate(["pageview", "click", "search"])]
+            self.assertEqual(st.post_events(new)[0], 200)
+            time.sleep(1)  # a state cannot show "nothing was counted": give it the time
+            self.assertEqual(db_total(db, "counts"), 12)
+            self.assertEqual(stop(w), 0)
+            # the operator decides: count the new log from its start
+            w, url = st.start_aggregator_with_url(db, "--offset-beyond-end", "earliest")
+            while db_total(db, "counts") != 15:
+                self.assertLess(time.time(), deadline + 60, "the new events were not counted")
+                time.sleep(0.2)
+            self.assertEqual(metric(url, "activity_aggregator_partitions_held"), 0)
+            self.assertEqual(urllib.request.urlopen(url.replace("/metrics", "/readyz"),
+                                                    timeout=10).status, 200)
+            self.assertEqual(stop(w), 0)
+            with open(st.path("aggregator-2.log")) as f:
+                self.assertIn("moved to 0 (--offset-beyond-end earliest)", f.read())
+            self.assertEqual(stored_offsets(db)[("activity.pageview", 0)], 1)
+        finally:
+            st.close()
+            keep.cleanup()
 
 
 class BadMessagesAndRetries(unittest.TestCase):
