@@ -7,7 +7,8 @@ SAN   ?=
 PKGS  := rdkafka libmicrohttpd jansson sqlite3 zlib libdeflate libcrypto
 
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -g -Wall -Wextra -Werror -Wshadow \
-               -Wstrict-prototypes -Wformat=2 -Icommon -Ischema -Iingest -Iaggregator -Iweb
+               -Wstrict-prototypes -Wformat=2 -Icommon -Ischema -Iingest -Iaggregator -Iweb \
+               -Iscripts
 ifeq ($(SAN),1)
 CFLAGS_OPT := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
               -fno-sanitize-recover=undefined
@@ -43,12 +44,12 @@ AGGREGATOR_SRC := aggregator/main.c aggregator/counter_sink.c $(STORE_SRC) $(WOR
 EXPORT_SRC := aggregator/export_main.c aggregator/export_sink.c aggregator/export_ledger.c \
               aggregator/export_day.c aggregator/export_csv.c $(WORKER_SRC)
 
-PROGRAMS := $(BUILD)/activity-devbroker $(BUILD)/activity-ingest \
+PROGRAMS := $(BUILD)/activity-devbroker $(BUILD)/activity-topics $(BUILD)/activity-ingest \
             $(BUILD)/activity-aggregator $(BUILD)/activity-export $(BUILD)/activity-web
 UNIT_TESTS := $(BUILD)/tests/test_schema $(BUILD)/tests/test_timefmt \
               $(BUILD)/tests/test_enrich $(BUILD)/tests/test_config \
               $(BUILD)/tests/test_hll $(BUILD)/tests/test_seen $(BUILD)/tests/test_store \
-              $(BUILD)/tests/test_arena $(BUILD)/tests/test_utf8 \
+              $(BUILD)/tests/test_arena $(BUILD)/tests/test_utf8 $(BUILD)/tests/test_topic_rules \
               $(BUILD)/tests/test_canonical $(BUILD)/tests/test_counter_sink
 TEST_TOOLS := $(BUILD)/tests/topic-dump $(BUILD)/tests/topic-produce
 BENCH_TOOLS := $(BUILD)/bench/producer-baseline $(BUILD)/bench/consumer-baseline
@@ -78,6 +79,8 @@ $(BUILD)/obj/%.o: %.c
 
 $(BUILD)/activity-devbroker: $(call obj,scripts/devbroker.c) $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/activity-topics: $(call obj,scripts/topics.c scripts/topic_rules.c) $(LIB_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BUILD)/activity-ingest: $(call obj,$(INGEST_SRC)) $(BUILD)/obj/gen/tracker_js.o $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -96,6 +99,8 @@ $(BUILD)/tests/test_schema: $(call obj,tests/unit/test_schema.c) $(LIB_OBJ)
 $(BUILD)/tests/test_timefmt: $(call obj,tests/unit/test_timefmt.c) $(LIB_OBJ)
 $(BUILD)/tests/test_config: $(call obj,tests/unit/test_config.c) $(LIB_OBJ)
 $(BUILD)/tests/test_utf8: $(call obj,tests/unit/test_utf8.c) $(LIB_OBJ)
+$(BUILD)/tests/test_topic_rules: $(call obj,tests/unit/test_topic_rules.c scripts/topic_rules.c) \
+                                 $(LIB_OBJ)
 $(BUILD)/tests/test_enrich: $(call obj,tests/unit/test_enrich.c ingest/enrich.c) $(LIB_OBJ)
 $(BUILD)/tests/test_hll: $(call obj,tests/unit/test_hll.c aggregator/hll.c) $(LIB_OBJ)
 $(BUILD)/tests/test_seen: $(call obj,tests/unit/test_seen.c aggregator/seen.c) $(LIB_OBJ)

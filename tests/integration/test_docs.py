@@ -17,10 +17,11 @@ class Docs(unittest.TestCase):
     def test_readme_flag_tables_match_the_programs(self):
         with open(os.path.join(ROOT, "README.md")) as f:
             readme = f.read()
-        for prog in ("activity-ingest", "activity-aggregator", "activity-export",
-                     "activity-devbroker"):
-            out = subprocess.run([BUILD + "/" + prog, "--help-markdown"], capture_output=True,
-                                 text=True, check=True).stdout
+        for prog, cmd in (("activity-ingest", ()), ("activity-aggregator", ()),
+                          ("activity-export", ()), ("activity-devbroker", ()),
+                          ("activity-web", ()), ("activity-topics", ("check",))):
+            out = subprocess.run([BUILD + "/" + prog, *cmd, "--help-markdown"],
+                                 capture_output=True, text=True, check=True).stdout
             for line in out.splitlines():
                 self.assertIn(line, readme, "%s: README lacks or differs on:\n%s" % (prog, line))
 
