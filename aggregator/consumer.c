@@ -352,7 +352,9 @@ int consumer_run(const struct consumer_options *o, const struct consumer_sink *s
         m = rd_kafka_consumer_poll(c.rk, 100);
         if (m) {
             struct consumer_partition *p;
-            if (m->err) {
+            if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
+                kafka_report_fatal(c.rk);
+            } else if (m->err) {
                 if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
                     log_warn("consume: %s", rd_kafka_message_errstr(m));
             } else if ((p = consumer_find(&c, rd_kafka_topic_name(m->rkt), m->partition)) &&

@@ -39,16 +39,20 @@ static const char *fatal_advice(rd_kafka_resp_err_t err) {
     }
 }
 
+void kafka_report_fatal(rd_kafka_t *rk) {
+    char buf[512];
+    rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, buf, sizeof(buf));
+    if (atomic_exchange(&fatal, 1))
+        return;
+    log_error("Kafka fatal error in %s: %s. %s: stopping and exiting 1 so that a "
+              "supervisor restarts it", rd_kafka_name(rk), buf, fatal_advice(orig));
+}
+
 /* Errors that librdkafka also logs are not logged again here. */
 static void kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
     (void)opaque;
     if (err == RD_KAFKA_RESP_ERR__FATAL) {
-        char buf[512];
-        rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, buf, sizeof(buf));
-        if (atomic_exchange(&fatal, 1))
-            return;
-        log_error("Kafka fatal error in %s: %s. %s: stopping and exiting 1 so that a "
-                  "supervisor restarts it", rd_kafka_name(rk), buf, fatal_advice(orig));
+        kafka_report_fatal(rk);
         return;
     }
     if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)

@@ -26,6 +26,11 @@ rd_kafka_conf_t *kafka_conf_new(const char *brokers,
  * must stop and exit non-zero, so that its supervisor starts it anew. */
 int kafka_fatal(void);
 
+/* For a consumer, which gets its fatal error as a message error
+ * (RD_KAFKA_RESP_ERR__FATAL) rather than through the error callback: logs
+ * it once as the callback does, and kafka_fatal() is 1 from then on. */
+void kafka_report_fatal(rd_kafka_t *rk);
+
 /* Consumer defaults for a deep fetch queue, as pairs for `defaults`.
  * librdkafka stops fetching a partition once the consumer queue holds
  * queued.min.messages (or queued.max.messages.kbytes) and, in 2.0.2
