@@ -434,6 +434,9 @@ class BadMessagesAndRetries(unittest.TestCase):
             self.assertEqual(metric(url, "activity_aggregator_skipped_total"), 0)
             self.assertIn("activity_aggregator_flushes_total",
                           urllib.request.urlopen(url, timeout=10).read().decode())
+            for path in ("/healthz", "/readyz"):  # in the group, partitions assigned
+                r = urllib.request.urlopen(url.replace("/metrics", path), timeout=10)
+                self.assertEqual(r.status, 200, path)
             self.assertEqual(stop(p), 0)
         finally:
             st.close()

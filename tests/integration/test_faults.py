@@ -130,6 +130,12 @@ class AckDeadline(unittest.TestCase):
                 self.assertLess(time.time(), deadline, "ingest did not recover")
             print("\n  --ack-timeout 1000 with the brokers down: answers after %.2f-%.2f s"
                   % (min(took), max(took)))
+            # each librdkafka error once (its own log line), a refused
+            # connection as a warning
+            log = st.ingest_log()
+            self.assertIn("WARN librdkafka activity-ingest#producer-1 FAIL", log)
+            self.assertNotIn("ERROR librdkafka activity-ingest#producer-1 FAIL", log)
+            self.assertNotIn("Kafka: _TRANSPORT", log)
         finally:
             codes = st.close()
         self.assertEqual(codes["ingest"], 0)
