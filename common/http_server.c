@@ -165,7 +165,7 @@ static void *watchdog(void *arg) {
  * exhaust the connection's memory pool, after which MHD cannot even send
  * its 431. The URI is MHD's own writable buffer (it cuts it at '?' itself
  * right after this call); ending it just after the '?' leaves no
- * parameters to parse, and http_request_check() answers 414. */
+ * parameters to parse, and check_request() answers 414. */
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn) {
     struct http_server *s = cls;
     char *q = strchr(uri, '?');
