@@ -34,7 +34,7 @@ INGEST_SRC := ingest/main.c ingest/collector.c ingest/producer.c \
               ingest/enrich.c ingest/metrics.c ingest/pixel.c common/http.c common/http_server.c
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
-LIB_OBJ := $(call obj,$(COMMON_SRC) $(SCHEMA_SRC))
+LIB_OBJ := $(call obj,$(COMMON_SRC) $(SCHEMA_SRC)) $(BUILD)/obj/gen/version.o
 
 WORKER_SRC := aggregator/consumer.c aggregator/worker_metrics.c aggregator/canonical.c \
               aggregator/rollup.c aggregator/arena.c aggregator/hll.c common/http.c \
@@ -54,7 +54,7 @@ UNIT_TESTS := $(BUILD)/tests/test_schema $(BUILD)/tests/test_timefmt \
 TEST_TOOLS := $(BUILD)/tests/topic-dump $(BUILD)/tests/topic-produce
 BENCH_TOOLS := $(BUILD)/bench/producer-baseline $(BUILD)/bench/consumer-baseline
 
-.PHONY: all tests run test bench clean deps format lint fuzz fuzzers
+.PHONY: all tests run test bench clean deps format lint fuzz fuzzers FORCE
 all: $(PROGRAMS)
 tests: $(UNIT_TESTS) $(TEST_TOOLS)
 
@@ -63,6 +63,16 @@ tests: $(UNIT_TESTS) $(TEST_TOOLS)
 # web/tracker.js likewise goes into ingest, which serves it.
 text_to_c = { echo 'const char $(1)[] ='; \
 	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/    "/' -e 's/$$/\\n"/' $(2); echo ';'; } > $@
+# The version (common/version.h): rewritten only when it changes, so an
+# unchanged checkout rebuilds nothing.
+VERSION_TEXT = $(shell v=$$(cat VERSION); g=$$(git describe --always --dirty --abbrev=10 \
+                 2>/dev/null) && v="$$v+g$$g"; echo "$$v")
+$(BUILD)/gen/version.c: FORCE
+	@mkdir -p $(dir $@)
+	@echo 'const char activity_version[] = "$(VERSION_TEXT)";' > $@.tmp
+	@cmp -s $@.tmp $@ && rm $@.tmp || mv $@.tmp $@
+FORCE:
+
 $(BUILD)/gen/counters_sql.c: schema/counters.sql
 	@mkdir -p $(dir $@)
 	$(call text_to_c,store_counters_sql,$<)

@@ -3,6 +3,7 @@
 #include "event.h"
 #include "kafka.h"
 #include "log.h"
+#include "version.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -388,6 +389,8 @@ char *consumer_metrics(const char *prefix) {
     size_t size = 0;
     FILE *f = open_memstream(&buf, &size);
     pthread_mutex_lock(&metrics_lock);
+    fprintf(f, "# TYPE %s_build_info gauge\n%s_build_info{version=\"%s\"} 1\n", prefix, prefix,
+            activity_version);
     fprintf(f, "# TYPE %s_messages_total counter\n%s_messages_total %ld\n", prefix, prefix,
             atomic_load(&messages_total));
     fprintf(f, "# TYPE %s_flushes_total counter\n%s_flushes_total %ld\n", prefix, prefix,

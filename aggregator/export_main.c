@@ -9,6 +9,7 @@
 #include "export_day.h"
 #include "export_sink.h"
 #include "log.h"
+#include "version.h"
 #include "timefmt.h"
 #include "worker_metrics.h"
 
@@ -205,7 +206,8 @@ int main(int argc, char **argv) {
                                    .flush_events = flush_events};
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
-    log_info("consuming %s.* as group %s into %s", topic_prefix, group, out);
+    log_info("version %s consuming %s.* as group %s into %s", activity_version, topic_prefix,
+             group, out);
     rc = consumer_run(&co, &ops, &stop_requested);
     export_sink_finish(run.sink); /* publish what is committed; the fence keeps it safe */
     export_sink_free(run.sink);

@@ -8,6 +8,7 @@
 #include "counter_sink.h"
 #include "log.h"
 #include "store.h"
+#include "version.h"
 #include "worker_metrics.h"
 
 #include <stdio.h>
@@ -102,7 +103,8 @@ int main(int argc, char **argv) {
                                                     : CONSUMER_BEYOND_END_HOLD;
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
-    log_info("consuming %s.* as group %s into %s", topic_prefix, group, db);
+    log_info("version %s consuming %s.* as group %s into %s", activity_version, topic_prefix,
+             group, db);
     sink = counter_sink_new(store, max_future * 1000, max_past * 1000, dedup_window * 1000);
     {
         struct consumer_sink callbacks = counter_sink_callbacks(sink);

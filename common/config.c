@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include "version.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -188,21 +190,21 @@ static void config_help(const struct config *cfg, int markdown) {
                    o->def && *o->def ? o->def : "none");
     }
     if (markdown) {
-        printf("| `--config FILE` | | | read `name = value` lines first; "
-               "`kafka.<prop>` keys go to librdkafka |\n");
+        printf("| `--config FILE` | | | read `name = value` lines first%s |\n",
+               cfg->takes_kafka ? "; `kafka.<prop>` keys go to librdkafka" : "");
         if (cfg->takes_kafka)
             printf("| `-X prop=value` | | | librdkafka property, passed "
                    "unchanged (repeatable) |\n");
         return;
     }
-    printf("  --config FILE\n      read 'name = value' lines first ('#' "
-           "comments);\n      'kafka.<prop> = value' lines are librdkafka "
-           "properties\n");
+    printf("  --config FILE\n      read 'name = value' lines first ('#' comments)%s\n",
+           cfg->takes_kafka ? ";\n      'kafka.<prop> = value' lines are librdkafka properties"
+                            : "");
     if (cfg->takes_kafka)
         printf("  -X prop=value\n      librdkafka property, passed unchanged "
                "(repeatable), e.g.\n      -X security.protocol=SASL_SSL -X "
                "compression.type=zstd\n");
-    printf("  -h, --help\n      show this help\n");
+    printf("  -h, --help\n      show this help\n  --version\n      print the version\n");
 }
 
 int config_parse(struct config *cfg, int argc, char **argv, char *errbuf,
@@ -222,6 +224,10 @@ int config_parse(struct config *cfg, int argc, char **argv, char *errbuf,
         }
         if (!strcmp(argv[i], "--help-markdown")) {
             config_help(cfg, 1);
+            return 1;
+        }
+        if (!strcmp(argv[i], "--version")) {
+            printf("%s %s\n", cfg->prog, activity_version);
             return 1;
         }
         if (!strcmp(argv[i], "--config") || !strncmp(argv[i], "--config=", 9)) {

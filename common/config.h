@@ -39,7 +39,8 @@ struct config {
 };
 
 /* Fills every option's dest. Returns 0 when the program should run, 1 when
- * --help/--help-markdown was printed (exit 0), -1 with errbuf filled. */
+ * --help, --help-markdown or --version was printed (exit 0), -1 with errbuf
+ * filled. */
 int config_parse(struct config *cfg, int argc, char **argv, char *errbuf,
                  size_t errsize);
 

@@ -14,6 +14,7 @@
 #include "kafka.h"
 #include "log.h"
 #include "metrics.h"
+#include "version.h"
 
 #include <malloc.h>
 #include <signal.h>
@@ -202,8 +203,9 @@ int main(int argc, char **argv) {
         printf("http://%s:%d%s/\n", *host ? host : "0.0.0.0", http_server_port(server),
                path_prefix);
         fflush(stdout);
-        log_info("listening on %s:%d, producing to %s (topics %s.*)", *host ? host : "*",
-                 http_server_port(server), brokers, topic_prefix);
+        log_info("version %s listening on %s:%d, producing to %s (topics %s.*)",
+                 activity_version, *host ? host : "*", http_server_port(server), brokers,
+                 topic_prefix);
     }
 
     signal(SIGINT, on_signal);

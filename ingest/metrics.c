@@ -1,5 +1,7 @@
 #include "metrics.h"
 
+#include "version.h"
+
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,6 +124,9 @@ char *metrics_render(const struct metrics_gauges *g) {
                "# TYPE activity_ingest_deadletter_failures_total counter\n"
                "activity_ingest_deadletter_failures_total %ld\n",
             atomic_load(&deadletter_failed));
+    fprintf(f, "# HELP activity_ingest_build_info The version running.\n"
+               "# TYPE activity_ingest_build_info gauge\n"
+               "activity_ingest_build_info{version=\"%s\"} 1\n", activity_version);
     fclose(f);
     return buf;
 }

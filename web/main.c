@@ -10,6 +10,7 @@
 #include "live.h"
 #include "log.h"
 #include "static_files.h"
+#include "version.h"
 
 #include <signal.h>
 #include <sqlite3.h>
@@ -275,7 +276,8 @@ int main(int argc, char **argv) {
         fflush(stdout);
         signal(SIGINT, on_signal);
         signal(SIGTERM, on_signal);
-        log_info("serving %s on %.*s:%d", db_path, host_len, listen, port);
+        log_info("version %s serving %s on %.*s:%d", activity_version, db_path, host_len,
+                 listen, port);
         while (!stop_requested)
             pause();
         live_stop(); /* MHD may not stop with suspended connections */

@@ -432,8 +432,9 @@ class BadMessagesAndRetries(unittest.TestCase):
                 self.assertLess(time.time(), deadline, "assigned_partitions never reached 3")
                 time.sleep(0.2)
             self.assertEqual(metric(url, "activity_aggregator_skipped_total"), 0)
-            self.assertIn("activity_aggregator_flushes_total",
-                          urllib.request.urlopen(url, timeout=10).read().decode())
+            text = urllib.request.urlopen(url, timeout=10).read().decode()
+            self.assertIn("activity_aggregator_flushes_total", text)
+            self.assertIn('activity_aggregator_build_info{version="', text)
             for path in ("/healthz", "/readyz"):  # in the group, partitions assigned
                 r = urllib.request.urlopen(url.replace("/metrics", path), timeout=10)
                 self.assertEqual(r.status, 200, path)

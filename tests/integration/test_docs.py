@@ -25,6 +25,16 @@ class Docs(unittest.TestCase):
             for line in out.splitlines():
                 self.assertIn(line, readme, "%s: README lacks or differs on:\n%s" % (prog, line))
 
+    def test_every_program_says_its_version(self):
+        with open(os.path.join(ROOT, "VERSION")) as f:
+            version = f.read().strip()
+        for prog in ("activity-ingest", "activity-aggregator", "activity-export",
+                     "activity-devbroker", "activity-web", "activity-topics"):
+            r = subprocess.run([BUILD + "/" + prog, "--version"], capture_output=True,
+                               text=True)
+            self.assertEqual(r.returncode, 0, prog)
+            self.assertTrue(r.stdout.startswith("%s %s" % (prog, version)), r.stdout)
+
     def test_help_explains_every_flag_and_errors_are_clear(self):
         out = subprocess.run([BUILD + "/activity-ingest", "--help"], capture_output=True,
                              text=True, check=True).stdout

@@ -314,7 +314,8 @@ class Operations(unittest.TestCase):
         self.assertEqual(s, 200)
         self.assertTrue(h["content-type"].startswith("text/plain"))
         text = body.decode()
-        for name in ('activity_ingest_requests_total{code="200"}',
+        for name in ('activity_ingest_build_info{version="',
+                     'activity_ingest_requests_total{code="200"}',
                      'activity_ingest_events_accepted_total{type="pageview"}',
                      'activity_ingest_events_rejected_total{reason="missing_field"}',
                      "activity_ingest_produce_latency_seconds_count",
