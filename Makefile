@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # activity-tracker. `make` builds every program into build/; `make test` runs
 # a short smoke of every fuzz target, then the whole suite twice: a normal
 # build, then AddressSanitizer + UBSan. `make fuzz` fuzzes for longer.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* arena: bytes that are freed together (a rollup's keys, a batch's
  * strings), carved out of 64 KiB chunks: one allocation per chunk instead
  * of one per string. A reset keeps the chunks for reuse, so a worker that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* canonical: reads a Kafka message value as a canonical event, fast.
  *
  * The aggregator parses every message it counts, and a general JSON parser

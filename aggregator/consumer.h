@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* consumer: the Kafka consumer-group skeleton shared by the aggregator's
  * SQLite sink and the exporter's file sink (DESIGN.md, "Layout").
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* counter_sink: the aggregator's sink under the consumer skeleton
  * (consumer.h): Kafka messages in, counters in SQLite (store.h) out.
  *

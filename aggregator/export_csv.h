@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* export_csv: a canonical event as one CSV row (RFC 4180: comma separated,
  * CRLF line ends, fields quoted when they hold a comma, quote or line
  * break, quotes doubled). One column per canonical field in the canonical

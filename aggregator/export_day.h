@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* export_day: closing a day for the nightly load, and checking it.
  *
  * Closing day D writes, for each type with rows that day,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* export_ledger: the exporter's offset store, one small JSON file per
  * partition in the OUT/_state directory, replaced atomically (fs_write_atomic) and
  * only ever touched under that partition's flock (the .lock file beside it).

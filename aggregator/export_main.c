@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* activity-export: the warehouse feed. A second consumer group on the event
  * topics, independent of the aggregator, writing gzip NDJSON (or CSV) files
  * partitioned by type, date and hour of received_at, exactly once

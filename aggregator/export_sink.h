@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* export_sink: the exporter's file sink under the consumer skeleton.
  *
  * Each partition writes one open file at a time (a new one whenever the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* hll: HyperLogLog sketches for unique visitors (Flajolet et al. 2007, with
  * linear counting below 2.5 m). 2^14 one-byte registers: 16 KiB per sketch,
  * standard error 1.04 / sqrt(16384) = 0.81 %. Sketches merge by register

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* activity-aggregator: real-time counters. A member of a Kafka consumer
  * group on the event topics; any number of these processes share one SQLite
  * file, and partitions move between them on rebalance. The exactly-once

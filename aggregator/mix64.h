@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* mix64: splitmix64's finaliser, which spreads every input bit over all 64
  * output bits. Shared by the hashes that index tables by low bits (rollup,
  * seen) or registers by high bits (hll). */

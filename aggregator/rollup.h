@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* rollup: from canonical events to counter deltas, in memory.
  *
  * canonical_parse() (canonical.h) fills a rollup_event from a Kafka message;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* seen: the event_ids one partition has counted within the dedup window,
  * in memory, so that dedup costs a hash probe per event instead of a SQLite
  * index insert (store.c keeps the durable copy, a row per flush).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* store: the aggregator's SQLite file: counters, visitor sketches, Kafka
  * offsets and recently seen event_ids (schema/counters.sql).
  *

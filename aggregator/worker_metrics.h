@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* worker_metrics: the HTTP endpoint of a consumer-group worker (aggregator,
  * exporter): Prometheus /metrics (the consumer skeleton's counters and lag,
  * followed by the worker's own lines), /healthz (200 while it runs) and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* config: one option table per program, from which parsing, --help and the
  * README's flag tables all come, so they cannot drift apart.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fsutil: the durable-file steps the exporter's exactly-once argument rests
  * on. A rename is only durable once the directory holding it is fsynced,
  * and a new directory only once its parent is. */

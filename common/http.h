@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* http: the pieces of request handling that ingest and web share, on top of
  * libmicrohttpd: bounded body collection, gzip with a bound on the inflated
  * size, JSON and text answers, CORS, and listen-address parsing. */

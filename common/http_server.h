@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* http_server: an MHD daemon with the limits a public server needs, so no
  * client can take it over by holding connections open:
  *   - connections at once, in all and per client address (MHD's options);

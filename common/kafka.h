@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* kafka: the one place a librdkafka configuration is assembled, so every
  * program honours --brokers and -X the same way and routes librdkafka's own
  * log lines into ours. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* log: one line per event on stderr, "2026-11-24T02:19:35.123Z prog LEVEL msg".
  * Thread-safe: each line is formatted into a local buffer and written with a
  * single write(2), so lines from different threads never interleave. */

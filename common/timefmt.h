@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* timefmt: RFC 3339 timestamps <-> Unix epoch milliseconds, UTC. Strict on
  * input (the only formats the event schema accepts) and one canonical output
  * form, "2026-11-24T02:19:35.123Z", so stored timestamps sort as text. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* utf8: client bytes made safe to quote. Every message that quotes what a
  * client sent (an error naming a field, a site, a query parameter) goes
  * through here, so it is valid UTF-8 whatever the input: a JSON builder

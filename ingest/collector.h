@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* collector: activity-ingest's HTTP routes, from request to Kafka and back.
  *
  * What it guarantees: a request is answered 200 only after Kafka acknowledged

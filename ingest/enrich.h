@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* enrich: what the collector adds about the sender, privacy first.
  * IPs are truncated by default (IPv4 to /24, IPv6 to /48: enough for
  * geography, not for identifying a household), and the bot flag is a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* activity-ingest: the HTTP collector. Reads its configuration, starts the
  * Kafka producer and the HTTP server, and on SIGTERM/SIGINT shuts down
  * without losing an acknowledged event:

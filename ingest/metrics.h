@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* metrics: the collector's Prometheus counters. Lock-free (C11 atomics),
  * since every request and every delivery report touches them. */
 #ifndef INGEST_METRICS_H

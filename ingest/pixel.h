@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* pixel: GET /v1/pixel.gif's query parameters (already percent-decoded by
  * libmicrohttpd) as the fields of one event, for browsers without
  * JavaScript and for <img> tags in e-mails. */

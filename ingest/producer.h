@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* producer: the collector's Kafka producer and its delivery reports.
  *
  * Durability: acks=all and enable.idempotence=true are forced, so a message

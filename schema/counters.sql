@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- activity-tracker counters: the SQLite read schema (schema version 2).
 --
 -- Stable for other tools (sqlite3 shell, Grafana's SQLite data source):

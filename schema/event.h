@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* schema/event: the event model of DESIGN.md as a library.
  *
  * One JSON event in; out either the canonical enriched event (compact JSON

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* activity-devbroker: an in-memory Kafka cluster for development and tests.
  *
  * It wraps librdkafka's mock cluster (rdkafka_mock.h), which speaks the real

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs exactly the Debian packages activity-tracker needs, and only those
 # missing, so it is cheap to call before every build and test run.
 #   scripts/install-deps.sh          build + test dependencies

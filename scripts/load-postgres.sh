@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # load-postgres.sh DIR DATE DSN: loads one closed day of activity-export's
 # NDJSON files into PostgreSQL (table activity_events, created from
 # schema/warehouse/postgres.sql when missing), idempotently: in one

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # `make run`: the whole stack on this machine, on the in-memory devbroker.
 # Prints the URLs, then runs until Ctrl-C, which stops every process by pid.
 # Ports: ACTIVITY_INGEST_PORT (default 8081), ACTIVITY_WEB_PORT (8080). State lives in ./run/ (the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "topic_rules.h"
 
 int topic_rules_check(const struct topic_facts *t, int n, long export_grace_s, FILE *out) {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* topic_rules: what activity-topics checks on a cluster's topics, apart
  * from Kafka so that it can be unit-tested with facts of any cluster. */
 #ifndef SCRIPTS_TOPIC_RULES_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* activity-topics: creates the four topics with what production wants, or
  * checks an existing cluster's (Kafka's Admin API through librdkafka).
  *   activity-topics create --brokers B --partitions 12 --replication-factor 3

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Runs the whole suite against one build directory: the cmocka unit tests,
 # then the integration tests (real programs on a devbroker, loopback only).
 #   tests/run.sh build          normal build

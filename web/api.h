@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* api: the query API's answers, read from the aggregator's SQLite file
  * through its documented views and tables (schema/counters.sql), every
  * query a prepared statement with bound parameters.

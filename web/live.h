@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* live: GET /api/v1/live, a site's summary pushed every second as
  * Server-Sent Events to any number of viewers without a thread each.
  *

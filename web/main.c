@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* activity-web: the query API and the dashboard. Reads the aggregator's
  * SQLite file read-only (a connection per request, so it never holds a
  * lock the workers wait on), serves web/static, and streams a site's

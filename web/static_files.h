@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* static_files: serves the files under one directory, and nothing outside
  * it: ".." segments are refused before the path is touched, and the
  * resolved path (symlinks followed) must still lie inside the directory. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* activity-tracker tracker.js: pageviews (history changes included), clicks
  * on [data-track] elements and outbound links, activity.track('search',
  * {query, results}). Events are batched and sent as {sent_at, events}

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- The warehouse table for activity-export's NDJSON files, ClickHouse.
 -- Load a closed day with, for example:
 --   clickhouse-client --query "INSERT INTO activity_events FORMAT JSONEachRow" \

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- The warehouse table for activity-export's NDJSON files, PostgreSQL.
 -- scripts/load-postgres.sh creates it if missing and loads one closed day
 -- at a time. One row per event; event_id is the key, so a client retry that

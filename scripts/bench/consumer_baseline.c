@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* consumer-baseline: the yardstick for the aggregator's throughput. A plain
  * librdkafka KafkaConsumer in a fresh group reads COUNT messages from the
  * given topics and discards them. Prints "events/s <rate>", timed from the

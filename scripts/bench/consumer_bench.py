@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Consumer-group rows of `make bench` (aggregator and exporter; called by
 scripts/bench/run.sh). Each measurement gets a fresh devbroker, so none
 reads another's data.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Instructions activity-ingest spends on one single-event POST, counted by
 # valgrind's callgrind (repeatable within ~0.2 % on a shared machine, unlike
 # time): REQUESTS keep-alive POSTs to /v1/events on one connection, every

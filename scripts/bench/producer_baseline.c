@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* producer-baseline: the yardstick for ingest's batch throughput, in the
  * spirit of librdkafka's rdkafka_performance. A plain librdkafka producer
  * sends COUNT copies of one canonical event (keys vary) with the settings

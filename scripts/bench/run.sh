@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # `make bench`: the performance table, every figure measured in this one
 # run beside a baseline on the same machine, so the ratios mean something on
 # a shared, noisy host. Loopback only; every process is stopped by pid.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Browser test: a real (Debian) Chromium browses the demo site, whose
 // tracker.js sends to a real ingest; a dashboard opened before any of it
 // must show exactly those counts without a reload, and a search text that

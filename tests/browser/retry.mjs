@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tracker.js keeps a batch the collector did not take (here: one 503) and
 // sends it again, same event_ids, with the next one. Usage: node retry.mjs WEB_URL
 import { chromium } from 'playwright-core';

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: request-body framing. The first byte picks the path:
  *   even: a gzip body inflated with a bound (64 KiB) and parsed as JSON;
  *   odd:  a Content-Length line, then chunks appended to a bounded body.

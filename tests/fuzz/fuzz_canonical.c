@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: whatever a Kafka topic may hold, through the parser both
  * consumers use. The first byte picks the topic's type. Checks: what it
  * accepts has the shape the counters rely on, and messages are UTF-8. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* What every fuzz target checks beyond "no crash, no sanitizer report":
  * a message that may quote input is valid UTF-8, so a JSON builder given
  * it cannot fail (the bug class behind issue 14's crashes). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: a request body, as /v1/events reads it, to canonical events.
  * Checks: every error message is valid UTF-8, and every event ingest
  * accepts is one the aggregator's parser reads back on its type's topic. */

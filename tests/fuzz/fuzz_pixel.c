@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: a pixel query string. It is split and percent-decoded the
  * way libmicrohttpd does (its own MHD_http_unescape), then goes through
  * pixel_add_param and the schema, as GET /v1/pixel.gif does. Checks: the

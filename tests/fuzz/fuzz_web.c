@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: activity-web's query parameters. The input is split at NUL
  * bytes into site, type, granularity, from, to and limit (absent when the
  * input ends first), and every API answer is computed from an empty

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Runs every fuzz target of a libFuzzer build for SECONDS each, starting
 # from its seed corpus (tests/fuzz/corpus/NAME, copied: new inputs go to
 # BUILD/corpus/NAME, never into the repository). A crash, a sanitizer

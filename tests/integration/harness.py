@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Shared helper of the integration tests: starts real programs (devbroker,
 ingest) from a build directory on loopback with ephemeral ports and a
 temporary directory, and stops every one of them by pid when the test ends,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """activity-ingest under resource attacks from loopback: thousands of
 trickling sockets (slowloris), idle sockets, unfinished bodies and a
 shutdown with a slow client. Each asserts that a normal client is still

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """activity-aggregator end to end: events through ingest into Kafka, workers
 in one consumer group into one SQLite file. The expected counters are
 computed here, independently, from the events that ingest acknowledged;

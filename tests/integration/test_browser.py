@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The dashboard and tracker.js in a real browser: devbroker, ingest, an
 aggregator and activity-web started here, tests/browser/dashboard.mjs
 driving Debian's Chromium through playwright-core. Screenshots are kept in

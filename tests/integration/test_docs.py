@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The README's flag tables are generated from each program's option table
 (--help-markdown); this keeps them from drifting apart, and checks that
 --help explains every flag."""
@@ -24,6 +25,20 @@ class Docs(unittest.TestCase):
                                  capture_output=True, text=True, check=True).stdout
             for line in out.splitlines():
                 self.assertIn(line, readme, "%s: README lacks or differs on:\n%s" % (prog, line))
+
+    def test_every_source_file_names_its_licence(self):
+        files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True,
+                               check=True).stdout.split()
+        sources = [f for f in files if f.endswith((".c", ".h", ".py", ".sh", ".js", ".mjs",
+                                                    ".css", ".html", ".sql"))
+                   or f in ("Makefile", ".ci/run")]
+        self.assertGreater(len(sources), 100)
+        for f in sources:
+            with open(os.path.join(ROOT, f), errors="replace") as fh:
+                head = "".join(fh.readline() for _ in range(3))
+            self.assertIn("SPDX-License-Identifier: Apache-2.0", head, f)
+        with open(os.path.join(ROOT, "LICENSE")) as fh:
+            self.assertIn("Apache License", fh.read(500))
 
     def test_every_program_says_its_version(self):
         with open(os.path.join(ROOT, "VERSION")) as f:

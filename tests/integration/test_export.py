@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """activity-export end to end: canonical events produced straight to the
 topics (their received_at spanning a day boundary, which ingest's clock
 cannot give), the exporter killed with -9 again and again mid-stream, the

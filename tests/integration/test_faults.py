@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Faults: Kafka brokers going away mid-stream, and SIGTERM under load.
 What must hold: every event answered 200 is in Kafka exactly once; only
 events answered 503 (or never answered) may be missing."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """activity-ingest against single hostile requests: every one is answered
 with a clear error (as valid UTF-8 JSON), is kept in the dead letter when it
 carried events, and leaves ingest running. Each case here once crashed or

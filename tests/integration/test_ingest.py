@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """activity-ingest end to end on a devbroker: every accepted shape reaches
 its topic exactly once, keyed and enriched; every bad input gets its status,
 a message naming the problem, and a dead-letter record."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """activity-topics against the devbroker: check reports what a cluster's
 topics have and what production would want; create says why it failed.
 The devbroker implements neither CreateTopics nor DescribeConfigs, so the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """activity-web end to end: events through ingest and an aggregator into
 SQLite, then every API route, every bad parameter, the live stream, the
 token rule and the static-file escapes; and ingest's /tracker.js."""

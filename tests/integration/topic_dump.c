@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* topic-dump: a plain librdkafka consumer for tests. Reads every partition
  * of the named topics from the beginning to the current end and prints one
  * JSON line per message: topic, partition, offset, key, value, headers.

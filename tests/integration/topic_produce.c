@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* topic-produce: writes each line of stdin as one message to a topic, as
  * anything else on a shared cluster might. The aggregator tests use it to
  * put messages that are not canonical events on the event topics. */

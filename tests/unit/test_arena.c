@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of aggregator/arena: strings stay intact across chunks,
  * outsized ones get their own, and a reset hands the chunks out again. */
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of aggregator/canonical: canonical events in, hostile text out. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of common/config: defaults < --config file < environment < flags. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of aggregator/counter_sink on a real SQLite file: a batch
  * handed to the writer thread is stored before the next one, and a
  * conflict found by the writer is reported at the next flush, with nothing

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of ingest/enrich: IP privacy modes, bot flag, header hygiene. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of aggregator/hll: accuracy at several cardinalities, merges. */
 #include <setjmp.h>
 #include <stdarg.h>

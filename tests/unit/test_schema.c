@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of schema/event: every rule, good and bad input. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of aggregator/seen: the in-memory set of one partition's
  * recently counted event_ids. */
 #include <setjmp.h>

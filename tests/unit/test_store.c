@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of aggregator/store on a real SQLite file: the offset
  * compare-and-set that makes counting exactly once, and dedup. */
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of common/timefmt: RFC 3339 parsing and the canonical form. */
 #include <setjmp.h>
 #include <stdarg.h>

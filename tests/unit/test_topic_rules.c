@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of scripts/topic_rules: what activity-topics check reports for
  * a cluster's topics (the devbroker cannot show replication or configs). */
 #include <setjmp.h>

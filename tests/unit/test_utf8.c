@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of common/utf8: client bytes quoted as valid UTF-8. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The SQLite file of one unit test: a fresh path before each test (setup),
  * removed with its WAL and shared-memory files after (teardown), and a
  * query of one number in it. Included, after cmocka.h, by the tests that

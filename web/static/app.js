@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The dashboard: plain DOM, no build step. Everything that comes from an
  * event (paths, click targets, search text) is attacker-controlled and is
  * only ever set as textContent, never parsed as HTML. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Loads tracker.js from the collector whose URL activity-web serves in
  * config.js (its --collector flag), with the demo's site name. */
 (function () {
