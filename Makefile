@@ -55,7 +55,7 @@ UNIT_TESTS := $(BUILD)/tests/test_schema $(BUILD)/tests/test_timefmt \
 TEST_TOOLS := $(BUILD)/tests/topic-dump $(BUILD)/tests/topic-produce
 BENCH_TOOLS := $(BUILD)/bench/producer-baseline $(BUILD)/bench/consumer-baseline
 
-.PHONY: all tests run test bench clean deps format lint fuzz fuzzers FORCE
+.PHONY: all tests run test bench clean deps format lint fuzz fuzzers install uninstall FORCE
 all: $(PROGRAMS)
 tests: $(UNIT_TESTS) $(TEST_TOOLS)
 
@@ -155,6 +155,28 @@ fuzz: deps
 	@scripts/install-deps.sh --fuzz
 	@$(MAKE) --no-print-directory fuzzers BUILD=build/fuzz SAN=fuzz CC=clang
 	tests/fuzz/run.sh build/fuzz $(FUZZ_SECONDS)
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: the programs, the dashboard
+# and demo (found by activity-web beside its binary), example configuration,
+# man pages written by each program from its own option table.
+PREFIX ?= /usr/local
+INSTALLED := activity-ingest activity-aggregator activity-export activity-web \
+             activity-topics activity-devbroker
+bindir = $(DESTDIR)$(PREFIX)/bin
+sharedir = $(DESTDIR)$(PREFIX)/share/activity-tracker
+mandir = $(DESTDIR)$(PREFIX)/share/man/man1
+install: all
+	install -d $(bindir) $(sharedir)/examples $(mandir)
+	install -m 755 $(addprefix $(BUILD)/,$(INSTALLED)) $(bindir)/
+	rm -rf $(sharedir)/static && cp -R web/static $(sharedir)/static
+	install -m 644 scripts/config/*.conf $(sharedir)/examples/
+	install -m 644 LICENSE NOTICE README.md $(sharedir)/
+	for p in $(INSTALLED); do \
+	  $(BUILD)/$$p $$([ $$p = activity-topics ] && echo check) --help-man > $(mandir)/$$p.1 || exit 1; \
+	done
+uninstall:
+	rm -f $(addprefix $(bindir)/,$(INSTALLED)) $(patsubst %,$(mandir)/%.1,$(INSTALLED))
+	rm -rf $(sharedir)
 
 # Installs missing Debian packages only when a library is not found.
 deps:

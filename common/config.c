@@ -163,6 +163,54 @@ static const char *config_type_arg(const struct config_option *o) {
     }
 }
 
+/* Writes s for troff: backslashes doubled, hyphens as minus signs, and a
+ * line never starting with a control character. */
+static void man_text(const char *s) {
+    if (*s == '.' || *s == '\'')
+        fputs("\\&", stdout);
+    for (; *s; s++) {
+        if (*s == '\\')
+            fputs("\\e", stdout);
+        else if (*s == '-')
+            fputs("\\-", stdout);
+        else
+            putchar(*s);
+        if (*s == '\n' && (s[1] == '.' || s[1] == '\''))
+            fputs("\\&", stdout);
+    }
+}
+
+/* The man page, from the same table as --help (make install writes it). */
+static void config_man(const struct config *cfg) {
+    char env[128];
+    printf(".TH %s 1 \"\" \"activity-tracker %s\"\n.SH NAME\n%s \\- ", cfg->prog,
+           activity_version, cfg->prog);
+    /* the summary's first clause: up to ':', '.' or the line's end */
+    for (const char *p = cfg->summary; *p && !strchr("\n:.", *p); p++)
+        putchar(*p == '-' ? ' ' : *p);
+    printf("\n.SH DESCRIPTION\n");
+    man_text(cfg->summary);
+    printf("\n.PP\nSources, each overriding the one before: the defaults below, --config FILE, "
+           "ACTIVITY_* environment variables, flags.\n.SH OPTIONS\n");
+    for (const struct config_option *o = cfg->opts; o->name; o++) {
+        config_env_name(cfg, o, env, sizeof(env));
+        printf(".TP\n.B \\-\\-%s \\fI", o->name);
+        man_text(config_type_arg(o));
+        printf("\\fR\n");
+        man_text(o->help);
+        printf(" (environment %s; default: ", env);
+        man_text(o->def && *o->def ? o->def : "none");
+        printf(")\n");
+    }
+    printf(".TP\n.B \\-\\-config \\fIFILE\\fR\nread name = value lines first%s\n",
+           cfg->takes_kafka ? "; kafka.<prop> lines are librdkafka properties" : "");
+    if (cfg->takes_kafka)
+        printf(".TP\n.B \\-X \\fIprop=value\\fR\nlibrdkafka property, passed unchanged "
+               "(repeatable)\n");
+    printf(".TP\n.B \\-\\-version\nprint the version\n.SH SEE ALSO\n"
+           "The README in /usr/share/doc or the project's repository.\n");
+}
+
 static void config_help(const struct config *cfg, int markdown) {
     char env[128];
     if (markdown) {
@@ -225,6 +273,10 @@ int config_parse(struct config *cfg, int argc, char **argv, char *errbuf,
         }
         if (!strcmp(argv[i], "--help-markdown")) {
             config_help(cfg, 1);
+            return 1;
+        }
+        if (!strcmp(argv[i], "--help-man")) {
+            config_man(cfg);
             return 1;
         }
         if (!strcmp(argv[i], "--version")) {

@@ -13,7 +13,9 @@
 #include "static_files.h"
 #include "version.h"
 
+#include <limits.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -200,6 +202,34 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     }
 }
 
+/* Where the dashboard's files are when --static-dir is not given: installed
+ * (PREFIX/bin/activity-web and PREFIX/share/activity-tracker/static), or in
+ * the checkout it was built in (build[/x]/activity-web and web/static), so
+ * the program runs from any directory either way. */
+static const char *default_static_dir(void) {
+    static char found[PATH_MAX + 64];
+    static const char *const candidates[] = {"../share/activity-tracker/static",
+                                             "../web/static", "../../web/static"};
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    struct stat st;
+    char *slash;
+    if (found[0])
+        return found;
+    if (n <= 0)
+        return "web/static";
+    exe[n] = '\0';
+    if ((slash = strrchr(exe, '/')))
+        *slash = '\0';
+    for (size_t i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++) {
+        snprintf(found, sizeof(found), "%s/%s", exe, candidates[i]);
+        if (!stat(found, &st) && S_ISDIR(st.st_mode))
+            return found;
+    }
+    snprintf(found, sizeof(found), "%s/%s", exe, candidates[0]);
+    return found;
+}
+
 static int token_ok(const char *t) {
     if (strlen(t) < 16)
         return 0;
@@ -222,8 +252,10 @@ int main(int argc, char **argv) {
          "access token (16+ characters of A-Z a-z 0-9 . _ ~ -): the API then wants "
          "'Authorization: Bearer TOKEN', the page a sign-in; required off loopback",
          &tok, 0, 0, NULL},
-        {"static-dir", CONFIG_STRING, "web/static", "the dashboard's files", &static_dir, 0, 0,
-         NULL},
+        {"static-dir", CONFIG_STRING, "",
+         "the dashboard's files; empty: ../share/activity-tracker/static beside the program "
+         "(make install), else the checkout's web/static beside build/",
+         &static_dir, 0, 0, NULL},
         {"collector", CONFIG_STRING, "http://127.0.0.1:8081/",
          "activity-ingest's URL, for the demo site's tracker.js", &coll, 0, 0, NULL},
         HTTP_LIMIT_OPTIONS(limit_flags),
@@ -260,8 +292,9 @@ int main(int argc, char **argv) {
         fprintf(stderr, "activity-web: --listen %s is not a loopback address: set --token so "
                         "the counters are not open to anyone who can reach it\n",
                 listen);
-    } else if (static_files_init(static_dir)) {
-        fprintf(stderr, "activity-web: --static-dir %s: no such directory\n", static_dir);
+    } else if (static_files_init(*static_dir ? static_dir : default_static_dir())) {
+        fprintf(stderr, "activity-web: --static-dir %s: no such directory\n",
+                *static_dir ? static_dir : default_static_dir());
     } else if ((live_start(db_path),
                 !(d = http_server_start(&addr, &lim, handler, NULL, completed, errbuf,
                                         sizeof(errbuf))))) {
