@@ -15,19 +15,22 @@ pids=()
 
 cleanup() {
   trap - INT TERM EXIT
-  echo
-  echo "stopping..."
+  trap '' PIPE  # under `| tee`, Ctrl-C ends tee too: still stop everything
+  { echo; echo "stopping..."; } 2>/dev/null || true
   for ((i=${#pids[@]}-1; i>=0; i--)); do
     kill -TERM "${pids[$i]}" 2>/dev/null || true
     wait "${pids[$i]}" 2>/dev/null || true
   done
-  echo "stopped."
+  echo "stopped." 2>/dev/null || true
 }
 trap cleanup EXIT
 trap 'cleanup; exit 0' INT TERM  # Ctrl-C is the normal way out, not a failure
 
 rm -rf run/bootstrap run/counters.db run/counters.db-wal run/counters.db-shm run/export
-"$build"/activity-devbroker --bootstrap-file run/bootstrap >/dev/null 2>run/devbroker.log &
+# In a session of its own, so that a terminal's Ctrl-C, which reaches every
+# other process at once, does not reach it: it is stopped last, after the
+# workers have stored their batches and left the group.
+setsid "$build"/activity-devbroker --bootstrap-file run/bootstrap >/dev/null 2>run/devbroker.log &
 pids+=($!)
 for _ in $(seq 100); do [ -s run/bootstrap ] && break; sleep 0.1; done
 [ -s run/bootstrap ] || { echo "devbroker did not start; see run/devbroker.log" >&2; exit 1; }
