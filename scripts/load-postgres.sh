@@ -7,6 +7,9 @@
 # twice, or after a failure, leaves exactly one copy. Refuses a day that is
 # not closed (no _SUCCESS), and a load whose row count differs from the
 # manifests'. DSN is anything psql accepts ("host=... port=... dbname=...").
+# The role and database are made once by PostgreSQL's superuser, e.g.
+#   sudo -u postgres createuser --pwprompt activity
+#   sudo -u postgres createdb -O activity warehouse
 set -euo pipefail
 
 if [ $# -ne 3 ]; then
@@ -15,6 +18,8 @@ if [ $# -ne 3 ]; then
 fi
 dir=$1 date=$2 dsn=$3
 here=$(cd "$(dirname "$0")" && pwd)
+# quiet: no NOTICE for every CREATE ... IF NOT EXISTS of an existing table
+export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning"
 days=() expected=0
 for d in "$dir"/type=*/dt="$date"; do
     [ -d "$d" ] || continue

@@ -273,6 +273,7 @@ class ExactlyOnceAcrossKills(unittest.TestCase):
                 r = subprocess.run([loader, out, d, pg.dsn], capture_output=True, text=True,
                                    timeout=300)
                 self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertNotIn("NOTICE", r.stdout + r.stderr)  # quiet when all is well
             self.assertEqual(pg.query("select count(*) from activity_events"), str(total))
             self.assertEqual(pg.query("select count(distinct event_id) from activity_events"),
                              str(total))
