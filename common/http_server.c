@@ -44,6 +44,7 @@ struct http_server {
     MHD_AccessHandlerCallback handler;
     MHD_RequestCompletedCallback completed;
     void *cls;
+    char *tls_cert_pem, *tls_key_pem;
 };
 
 void http_limits_default(struct http_limits *lim) {
@@ -60,6 +61,31 @@ void http_limits_from_flags(struct http_limits *lim, const struct http_limit_fla
     lim->max_per_ip = (unsigned)f->max_per_ip;
     lim->request_timeout_s = (unsigned)f->request_timeout_s;
     lim->max_query_params = (unsigned)f->max_query_params;
+    lim->tls_cert = f->tls_cert;
+    lim->tls_key = f->tls_key;
+}
+
+/* A whole small file, NUL-terminated; NULL with errbuf set. */
+static char *read_pem(const char *path, const char *flag, char *errbuf, size_t errsize) {
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t len = 0;
+    if (f) {
+        FILE *m = open_memstream(&buf, &len);
+        char chunk[4096];
+        size_t n;
+        while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+            fwrite(chunk, 1, n, m);
+        fclose(m);
+        fclose(f);
+        if (len && strstr(buf, "-----BEGIN "))
+            return buf;
+        free(buf);
+        snprintf(errbuf, errsize, "%s %s: not a PEM file", flag, path);
+        return NULL;
+    }
+    snprintf(errbuf, errsize, "%s %s: %s", flag, path, strerror(errno));
+    return NULL;
 }
 
 static int64_t mono_ms(void) {
@@ -301,9 +327,28 @@ struct http_server *http_server_start(const struct sockaddr_storage *addr,
                                       MHD_RequestCompletedCallback completed,
                                       char *errbuf, size_t errsize) {
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
-    struct http_server *s = calloc(1, sizeof(*s));
+    struct http_server *s;
     int threads = lim->threads;
-    if (!s)
+    char *cert = NULL, *key = NULL;
+    struct MHD_OptionItem tls[3] = {{MHD_OPTION_END, 0, NULL}};
+    int want_tls = (lim->tls_cert && *lim->tls_cert) || (lim->tls_key && *lim->tls_key);
+
+    if (want_tls) {
+        if (!(lim->tls_cert && *lim->tls_cert) || !(lim->tls_key && *lim->tls_key)) {
+            snprintf(errbuf, errsize, "--tls-cert and --tls-key go together");
+            return NULL;
+        }
+        if (!(cert = read_pem(lim->tls_cert, "--tls-cert", errbuf, errsize)) ||
+            !(key = read_pem(lim->tls_key, "--tls-key", errbuf, errsize))) {
+            free(cert);
+            return NULL;
+        }
+        tls[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, cert};
+        tls[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, key};
+        tls[2] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+        flags |= MHD_USE_TLS;
+    }
+    if (!(s = calloc(1, sizeof(*s))))
         abort();
     s->lim = *lim;
     s->lim.max_connections = fit_fd_limit(lim->max_connections);
@@ -333,9 +378,14 @@ struct http_server *http_server_start(const struct sockaddr_storage *addr,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
         MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
         MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
+    s->tls_cert_pem = cert; /* MHD keeps the pointers: freed at stop */
+    s->tls_key_pem = key;
     if (!s->d) {
-        snprintf(errbuf, errsize, "cannot listen: %s", strerror(errno));
+        free(cert);
+        free(key);
+        snprintf(errbuf, errsize, "cannot listen%s: %s", want_tls ? " with TLS" : "",
+                 strerror(errno));
         free(s);
         return NULL;
     }
@@ -384,6 +434,8 @@ void http_server_stop(struct http_server *s) {
     pthread_mutex_unlock(&s->lock);
     pthread_join(s->watchdog, NULL);
     MHD_stop_daemon(s->d);
+    free(s->tls_cert_pem);
+    free(s->tls_key_pem);
     pthread_cond_destroy(&s->wake);
     pthread_mutex_destroy(&s->lock);
     free(s);

@@ -31,6 +31,8 @@ struct http_limits {
     unsigned max_per_ip;        /* open at once from one address; 0 = no limit */
     unsigned request_timeout_s; /* to send a whole request, head and body */
     unsigned max_query_params;
+    const char *tls_cert;       /* PEM files: HTTPS when both are set (not "") */
+    const char *tls_key;
 };
 
 /* The defaults the README documents: 10,000 connections, 256 per address,
@@ -38,9 +40,11 @@ struct http_limits {
 void http_limits_default(struct http_limits *lim);
 
 /* The limits as flags, for the option table of each public server (the
- * defaults above, as text). */
+ * defaults above, as text). Zero-initialise it: config frees a string
+ * flag's old value when it sets a new one. */
 struct http_limit_flags {
     long max_connections, max_per_ip, request_timeout_s, max_query_params;
+    char *tls_cert, *tls_key;
 };
 #define HTTP_LIMIT_OPTIONS(f)                                                              \
     {"max-connections", CONFIG_INT, "10000",                                              \
@@ -55,12 +59,19 @@ struct http_limit_flags {
      "opening or the previous answer; then it is closed",                                 \
      &(f).request_timeout_s, 1, 3600, NULL},                                              \
     {"max-query-params", CONFIG_INT, "100", "most query parameters in a URL (414 above)", \
-     &(f).max_query_params, 1, 10000, NULL}
+     &(f).max_query_params, 1, 10000, NULL},                                              \
+    {"tls-cert", CONFIG_STRING, "",                                                       \
+     "serve HTTPS with this PEM certificate (chain first); needs --tls-key; empty: "      \
+     "plain HTTP (or TLS at a reverse proxy in front)",                                   \
+     &(f).tls_cert, 0, 0, NULL},                                                          \
+    {"tls-key", CONFIG_STRING, "", "the PEM private key of --tls-cert", &(f).tls_key, 0, \
+     0, NULL}
 void http_limits_from_flags(struct http_limits *lim, const struct http_limit_flags *f);
 
 struct http_server;
 
-/* Starts serving addr. Returns NULL with errbuf set (errno kept). */
+/* Starts serving addr (HTTPS when lim has a certificate and key). Returns
+ * NULL with errbuf set (errno kept). */
 struct http_server *http_server_start(const struct sockaddr_storage *addr,
                                       const struct http_limits *lim,
                                       MHD_AccessHandlerCallback handler, void *cls,

@@ -38,7 +38,7 @@ int main(int argc, char **argv) {
          *trusted_proxies = NULL;
     long ack_timeout, max_body, max_batch, max_event, max_props, max_text, max_url,
         threads, deadletter_body, max_past, body_memory;
-    struct http_limit_flags limit_flags;
+    struct http_limit_flags limit_flags = {0};
     int trust_forwarded;
     const struct config_option opts[] = {
         {"brokers", CONFIG_STRING, "localhost:9092",
@@ -193,15 +193,21 @@ int main(int argc, char **argv) {
     if (server)
         collector_set_server(collector, server);
     if (!server) {
-        fprintf(stderr, "activity-ingest: --listen %s: %s\n", listen, errbuf);
-        rc = 1;
+        if (!strncmp(errbuf, "--tls", 5)) { /* a flag's mistake, not the network's */
+            fprintf(stderr, "activity-ingest: %s\n", errbuf);
+            rc = 2;
+        } else {
+            fprintf(stderr, "activity-ingest: --listen %s: %s\n", listen, errbuf);
+            rc = 1;
+        }
         goto out;
     }
     {
         char host[300];
         const char *colon = listen[0] == '[' ? strchr(listen, ']') + 1 : strrchr(listen, ':');
         snprintf(host, sizeof(host), "%.*s", (int)(colon - listen), listen);
-        printf("http://%s:%d%s/\n", *host ? host : "0.0.0.0", http_server_port(server),
+        printf("%s://%s:%d%s/\n", *limit_flags.tls_cert ? "https" : "http",
+               *host ? host : "0.0.0.0", http_server_port(server),
                path_prefix);
         fflush(stdout);
         log_info("version %s listening on %s:%d, producing to %s (topics %s.*)",

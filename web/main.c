@@ -19,6 +19,7 @@
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <strings.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,6 +28,7 @@
 
 static volatile sig_atomic_t stop_requested;
 static const char *db_path, *token, *collector;
+static int tls, trust_forwarded;
 
 static void on_signal(int sig) {
     (void)sig;
@@ -110,6 +112,18 @@ static enum MHD_Result serve_api(struct MHD_Connection *conn, const char *url) {
     }
 }
 
+/* Served over TLS here, or (--trust-forwarded) by a TLS proxy in front that
+ * says so: then the sign-in cookie is only ever sent back over HTTPS. */
+static int over_https(struct MHD_Connection *conn) {
+    const char *proto;
+    if (tls)
+        return 1;
+    proto = trust_forwarded
+                ? MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Forwarded-Proto")
+                : NULL;
+    return proto && !strcasecmp(proto, "https");
+}
+
 static enum MHD_Result serve_login(struct MHD_Connection *conn, struct request *r) {
     struct MHD_Response *resp;
     char given[512] = "", cookie[600];
@@ -125,7 +139,8 @@ static enum MHD_Result serve_login(struct MHD_Connection *conn, struct request *
         return http_queue(conn, 401, resp, NULL);
     }
     resp = http_response_bytes("text/plain", "", 0);
-    snprintf(cookie, sizeof(cookie), COOKIE "=%s; HttpOnly; SameSite=Strict; Path=/", token);
+    snprintf(cookie, sizeof(cookie), COOKIE "=%s; HttpOnly; SameSite=Strict; Path=/%s", token,
+             over_https(conn) ? "; Secure" : "");
     MHD_add_response_header(resp, "Set-Cookie", cookie);
     MHD_add_response_header(resp, "Location", "/");
     return http_queue(conn, 303, resp, NULL);
@@ -242,7 +257,7 @@ static int token_ok(const char *t) {
 int main(int argc, char **argv) {
     char *db = NULL, *listen = NULL, *tok = NULL, *static_dir = NULL, *coll = NULL,
          *log_level = NULL;
-    struct http_limit_flags limit_flags;
+    struct http_limit_flags limit_flags = {0};
     const struct config_option opts[] = {
         {"db", CONFIG_STRING, "counters.db", "the aggregator's SQLite file (opened read-only)",
          &db, 0, 0, NULL},
@@ -258,6 +273,9 @@ int main(int argc, char **argv) {
          &static_dir, 0, 0, NULL},
         {"collector", CONFIG_STRING, "http://127.0.0.1:8081/",
          "activity-ingest's URL, for the demo site's tracker.js", &coll, 0, 0, NULL},
+        {"trust-forwarded", CONFIG_BOOL, "false",
+         "behind your own TLS proxy: X-Forwarded-Proto: https makes the sign-in cookie Secure",
+         &trust_forwarded, 0, 0, NULL},
         HTTP_LIMIT_OPTIONS(limit_flags),
         {"log-level", CONFIG_STRING, "info", "debug, info, warn or error", &log_level, 0, 0,
          "debug|info|warn|error"},
@@ -282,6 +300,7 @@ int main(int argc, char **argv) {
     token = tok;
     collector = coll;
     http_limits_from_flags(&lim, &limit_flags);
+    tls = *limit_flags.tls_cert != '\0';
     rc = 2;
     if (http_parse_listen(listen, &addr, errbuf, sizeof(errbuf))) {
         fprintf(stderr, "activity-web: --listen: %s\n", errbuf);
@@ -299,14 +318,18 @@ int main(int argc, char **argv) {
                 !(d = http_server_start(&addr, &lim, handler, NULL, completed, errbuf,
                                         sizeof(errbuf))))) {
         live_stop();
-        fprintf(stderr, "activity-web: --listen %s: %s\n", listen, errbuf);
-        rc = 1;
+        if (!strncmp(errbuf, "--tls", 5)) { /* a flag's mistake, not the network's */
+            fprintf(stderr, "activity-web: %s\n", errbuf);
+        } else {
+            fprintf(stderr, "activity-web: --listen %s: %s\n", listen, errbuf);
+            rc = 1;
+        }
     } else {
         int host_len, port;
         colon = strrchr(listen, ':');
         host_len = (int)(colon - listen);
         port = http_server_port(d);
-        printf("http://%.*s:%d/\n", host_len, listen, port);
+        printf("%s://%.*s:%d/\n", tls ? "https" : "http", host_len, listen, port);
         fflush(stdout);
         signal(SIGINT, on_signal);
         signal(SIGTERM, on_signal);

@@ -8,6 +8,8 @@ import http.client
 import json
 import os
 import shutil
+import sqlite3
+import ssl
 import subprocess
 import sys
 import time
@@ -255,6 +257,87 @@ class Token(unittest.TestCase):
         self.assertEqual(status, 200)
         self.assertIn(b"app.js", body)
         self.assertEqual(get(url, "/healthz")[0], 200, "health needs no token")
+
+
+class Tls(unittest.TestCase):
+    """HTTPS on web and ingest with a certificate made at test time; the
+    sign-in cookie is Secure over TLS, or behind a proxy that says https."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.stack = Stack(partitions=1, brokers=1)
+        cls.cert, cls.key = cls.stack.path("cert.pem"), cls.stack.path("key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                        "-keyout", cls.key, "-out", cls.cert, "-subj", "/CN=localhost",
+                        "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+                       check=True, capture_output=True, timeout=60)
+        cls.ctx = ssl.create_default_context(cafile=cls.cert)
+        cls.db = cls.stack.path("counters.db")
+        con = sqlite3.connect(cls.db)
+        with open(os.path.join(ROOT, "schema", "counters.sql")) as f:
+            con.executescript(f.read())
+        con.close()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.stack.close()
+
+    def https(self, url, method, path, body=None, headers=None):
+        u = urllib.parse.urlsplit(url)
+        c = http.client.HTTPSConnection(u.hostname, u.port, timeout=30, context=self.ctx)
+        try:
+            c.request(method, path, body=body, headers=headers or {})
+            r = c.getresponse()
+            return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+        finally:
+            c.close()
+
+    def login_cookie(self, url, request, headers=None):
+        status, h, _ = request(url, "POST", "/login", "token=" + TOKEN,
+                               {"Content-Type": "application/x-www-form-urlencoded",
+                                **(headers or {})})
+        self.assertEqual(status, 303)
+        return h["set-cookie"]
+
+    def test_web_over_https_sets_a_secure_cookie(self):
+        web, url = start_web(self.stack, self.db, "--token", TOKEN, "--tls-cert", self.cert,
+                             "--tls-key", self.key)
+        try:
+            self.assertTrue(url.startswith("https://"), url)
+            self.assertEqual(self.https(url, "GET", "/healthz")[0], 200)
+            self.assertIn("; Secure", self.login_cookie(url, self.https))
+        finally:
+            self.assertEqual(stop(web), 0)
+
+    def test_secure_cookie_behind_a_tls_proxy_only_when_trusted(self):
+        def plain(url, method, path, body=None, headers=None):
+            return get(url, path, headers, method, body)
+        for trusted in (False, True):
+            web, url = start_web(self.stack, self.db, "--token", TOKEN,
+                                 *(("--trust-forwarded",) if trusted else ()))
+            try:
+                cookie = self.login_cookie(url, plain, {"X-Forwarded-Proto": "https"})
+                self.assertEqual("; Secure" in cookie, trusted, cookie)
+                self.assertNotIn("; Secure", self.login_cookie(url, plain))
+            finally:
+                self.assertEqual(stop(web), 0)
+
+    def test_ingest_over_https(self):
+        self.stack.start_ingest("--tls-cert", self.cert, "--tls-key", self.key)
+        try:
+            self.assertTrue(self.stack.url.startswith("https://"), self.stack.url)
+            status, _, body = self.https(self.stack.url, "POST", "/v1/events",
+                                         json.dumps(event()).encode(),
+                                         {"Content-Type": "application/json"})
+            self.assertEqual(status, 200, body)
+            self.assertEqual(json.loads(body)["accepted"], 1)
+        finally:
+            self.assertEqual(stop(self.stack.ingest), 0)
+            self.stack.ingest = None
+        r = subprocess.run([BUILD + "/activity-ingest", "--tls-cert", self.cert],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--tls-cert and --tls-key go together", r.stderr)
 
 
 class Tracker(unittest.TestCase):
