@@ -169,7 +169,7 @@ install: all
 	install -d $(bindir) $(sharedir)/examples $(mandir)
 	install -m 755 $(addprefix $(BUILD)/,$(INSTALLED)) $(bindir)/
 	rm -rf $(sharedir)/static && cp -R web/static $(sharedir)/static
-	install -m 644 scripts/config/*.conf $(sharedir)/examples/
+	install -m 644 scripts/config/* $(sharedir)/examples/
 	install -m 644 LICENSE NOTICE README.md $(sharedir)/
 	for p in $(INSTALLED); do \
 	  $(BUILD)/$$p $$([ $$p = activity-topics ] && echo check) --help-man > $(mandir)/$$p.1 || exit 1; \

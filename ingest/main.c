@@ -69,8 +69,9 @@ int main(int argc, char **argv) {
          "rightmost address not in --trusted-proxies",
          &trust_forwarded, 0, 0, NULL},
         {"trusted-proxies", CONFIG_STRING, "",
-         "comma-separated addresses of your proxies, skipped from X-Forwarded-For's right "
-         "end (a chain of proxies); empty: the rightmost address is the client",
+         "comma-separated addresses of proxies in front of the one that connects here (a "
+         "load balancer before nginx): their entries are skipped from X-Forwarded-For's "
+         "right end; empty: the rightmost entry, which that proxy appended, is the client",
          &trusted_proxies, 0, 0, NULL},
         HTTP_LIMIT_OPTIONS(limit_flags),
         {"max-body-memory", CONFIG_INT, "67108864",
