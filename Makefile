@@ -158,15 +158,17 @@ fuzz: deps
 
 # make install [PREFIX=/usr/local] [DESTDIR=]: the programs, the dashboard
 # and demo (found by activity-web beside its binary), example configuration,
-# man pages written by each program from its own option table.
+# man pages written by each program from its own option table, and systemd
+# units (PREFIX/lib/systemd/system, which systemd reads for /usr/local too).
 PREFIX ?= /usr/local
 INSTALLED := activity-ingest activity-aggregator activity-export activity-web \
              activity-topics activity-devbroker
 bindir = $(DESTDIR)$(PREFIX)/bin
 sharedir = $(DESTDIR)$(PREFIX)/share/activity-tracker
 mandir = $(DESTDIR)$(PREFIX)/share/man/man1
+unitdir = $(DESTDIR)$(PREFIX)/lib/systemd/system
 install: all
-	install -d $(bindir) $(sharedir)/examples $(mandir)
+	install -d $(bindir) $(sharedir)/examples $(mandir) $(unitdir)
 	install -m 755 $(addprefix $(BUILD)/,$(INSTALLED)) $(bindir)/
 	rm -rf $(sharedir)/static && cp -R web/static $(sharedir)/static
 	install -m 644 scripts/config/* $(sharedir)/examples/
@@ -174,8 +176,12 @@ install: all
 	for p in $(INSTALLED); do \
 	  $(BUILD)/$$p $$([ $$p = activity-topics ] && echo check) --help-man > $(mandir)/$$p.1 || exit 1; \
 	done
+	for u in scripts/systemd/*.service; do \
+	  sed 's|@BINDIR@|$(PREFIX)/bin|g' $$u > $(unitdir)/$${u##*/} || exit 1; \
+	done
 uninstall:
 	rm -f $(addprefix $(bindir)/,$(INSTALLED)) $(patsubst %,$(mandir)/%.1,$(INSTALLED))
+	rm -f $(addprefix $(unitdir)/,$(notdir $(wildcard scripts/systemd/*.service)))
 	rm -rf $(sharedir)
 
 # Installs missing Debian packages only when a library is not found.

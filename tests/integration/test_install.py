@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: Apache-2.0
 """make install into a temporary DESTDIR, the installed programs run from
 another directory (activity-web finds its dashboard beside its binary), the
-example configurations parse, the man pages render, and make uninstall
-removes every file it installed."""
+example configurations parse, the man pages render, the systemd units pass
+systemd-analyze verify (where it is installed), and make uninstall removes
+every file it installed."""
 
 import os
 import shutil
@@ -46,6 +47,25 @@ class Install(unittest.TestCase):
             out = subprocess.run(["man", "-l", prefix + "/share/man/man1/activity-ingest.1"],
                                  capture_output=True, text=True, env=dict(os.environ, MANWIDTH="80"))
             self.assertIn("--max-body-memory", out.stdout)
+
+        # the systemd units, checked by systemd's own verifier where there is
+        # one (their ExecStart pointed into DESTDIR for the check)
+        units = sorted(os.listdir(prefix + "/lib/systemd/system"))
+        self.assertEqual(units, ["activity-aggregator@.service", "activity-export@.service",
+                                 "activity-ingest.service", "activity-web.service"])
+        if shutil.which("systemd-analyze"):
+            check = os.path.join(tmp, "units")
+            os.mkdir(check)
+            for u in units:
+                with open(prefix + "/lib/systemd/system/" + u) as f:
+                    text = f.read().replace("/opt/activity/bin/", prefix + "/bin/")
+                with open(os.path.join(check, u.replace("@.", "@1.")), "w") as f:
+                    f.write(text)
+            r = subprocess.run(["systemd-analyze", "verify", "--man=no",
+                                *sorted(os.path.join(check, u) for u in os.listdir(check))],
+                               capture_output=True, text=True, timeout=60)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            self.assertNotIn("Unknown", r.stdout + r.stderr)
 
         # the example configurations parse: the only complaint is the flag added
         for p, conf in (("activity-ingest", "ingest"), ("activity-aggregator", "aggregator"),
