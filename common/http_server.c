@@ -53,6 +53,7 @@ void http_limits_default(struct http_limits *lim) {
     lim->max_per_ip = 256;
     lim->request_timeout_s = 10;
     lim->max_query_params = 100;
+    lim->tls_cert = lim->tls_key = NULL;
 }
 
 void http_limits_from_flags(struct http_limits *lim, const struct http_limit_flags *f) {

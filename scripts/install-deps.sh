@@ -7,7 +7,8 @@
 #                                    (PostgreSQL for the warehouse load,
 #                                    Chromium and Node for the browser test,
 #                                    clang and its libFuzzer runtime for the
-#                                    fuzz targets)
+#                                    fuzz targets, promtool for the alert
+#                                    rules)
 #   scripts/install-deps.sh --fuzz   also clang and libFuzzer (make fuzz)
 #   scripts/install-deps.sh --bench  also the benchmark tools (wrk, nginx)
 set -euo pipefail
@@ -16,7 +17,7 @@ pkgs=(build-essential pkg-config librdkafka-dev libmicrohttpd-dev libjansson-dev
       libsqlite3-dev libcmocka-dev zlib1g-dev libdeflate-dev libssl-dev python3 sqlite3)
 case "${1:-}" in
   --test)
-    pkgs+=(postgresql postgresql-client chromium clang libclang-rt-14-dev)
+    pkgs+=(postgresql postgresql-client chromium clang libclang-rt-14-dev prometheus)
     # a Node.js from elsewhere (nodesource) already brings npm, and Debian's
     # npm package would fight it
     command -v npm >/dev/null || pkgs+=(nodejs npm) ;;
