@@ -24,9 +24,10 @@ STATIC = os.path.join(ROOT, "web", "static")
 TOKEN = "test-token-0123456789abcdef"
 
 
-def get(url, path, headers=None, method="GET", body=None):
+def get(url, path, headers=None, method="GET", body=None, context=None):
     u = urllib.parse.urlsplit(url)
-    c = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+    c = http.client.HTTPSConnection(u.hostname, u.port, timeout=30, context=context) \
+        if u.scheme == "https" else http.client.HTTPConnection(u.hostname, u.port, timeout=30)
     try:
         c.request(method, path, body=body, headers=headers or {})
         r = c.getresponse()
@@ -283,14 +284,7 @@ class Tls(unittest.TestCase):
         cls.stack.close()
 
     def https(self, url, method, path, body=None, headers=None):
-        u = urllib.parse.urlsplit(url)
-        c = http.client.HTTPSConnection(u.hostname, u.port, timeout=30, context=self.ctx)
-        try:
-            c.request(method, path, body=body, headers=headers or {})
-            r = c.getresponse()
-            return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
-        finally:
-            c.close()
+        return get(url, path, headers, method, body, context=self.ctx)
 
     def login_cookie(self, url, request, headers=None):
         status, h, _ = request(url, "POST", "/login", "token=" + TOKEN,
