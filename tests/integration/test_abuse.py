@@ -301,14 +301,18 @@ class Readiness(unittest.TestCase):
         # itself would hold that thread 2 s a call (160 calls: 320 s)
         stack = Stack(partitions=1, brokers=1, ingest_args=("--threads", "1"))
         try:
+            # ready first (before its first check it says "not reached yet"),
+            # then frozen until a check has failed on the frozen broker
+            wait_for("readiness", lambda: stack.request("GET", "/readyz")[0] == 200, 60)
             stack.devbroker.send_signal(signal.SIGSTOP)
-            wait_for("readiness to fail", lambda: stack.request("GET", "/readyz")[0] == 503, 60)
+            wait_for("readiness to fail", lambda: b"metadata request failed" in
+                     stack.request("GET", "/readyz")[2], 60)
             answers = []
 
             def poll():
                 for _ in range(20):
                     s, _, b = stack.request("GET", "/readyz", timeout=300)
-                    answers.append((s, json.loads(b)["error"]))
+                    answers.append((s, json.loads(b).get("error", "")))
             threads = [threading.Thread(target=poll, daemon=True) for _ in range(8)]
             for t in threads:
                 t.start()

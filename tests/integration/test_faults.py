@@ -117,6 +117,11 @@ class AckDeadline(unittest.TestCase):
         try:
             self.assertEqual(st.post_events(event())[0], 200)
             st.devbroker.send_signal(signal.SIGUSR1)  # every broker down
+            # the devbroker applies the signal on its next turn: down once a
+            # request is refused
+            deadline = time.time() + 60
+            while st.post_events(event())[0] != 503:
+                self.assertLess(time.time(), deadline, "the brokers never went down")
             took = []
             for _ in range(8):
                 t = time.time()
