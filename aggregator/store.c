@@ -14,7 +14,7 @@
 extern const char store_counters_sql[]; /* schema/counters.sql, compiled in */
 
 enum { Q_OFFSET_GET, Q_OFFSET_INSERT, Q_OFFSET_CAS, Q_SEEN_GET, Q_SEEN_PUT, Q_SEEN_PURGE,
-       Q_COUNT, Q_SKETCH_GET, Q_SKETCH_PUT, Q_CNT };
+       Q_COUNT, Q_SKETCH_GET, Q_SKETCH_PUT, Q_KEPT_FROM, Q_CNT };
 
 static const char *queries[Q_CNT] = {
     "SELECT next_offset FROM kafka_offsets WHERE topic = ?1 AND partition = ?2",
@@ -31,6 +31,7 @@ static const char *queries[Q_CNT] = {
     "SELECT registers FROM sketches WHERE site = ?1 AND granularity = ?2 AND bucket = ?3",
     "INSERT OR REPLACE INTO sketches (site, granularity, bucket, registers, estimate) "
     "VALUES (?1, ?2, ?3, ?4, ?5)",
+    "SELECT granularity, scope, kept_from FROM retention",
 };
 
 /* One partition's dedup state: its ids in memory (loaded from seen_ids the
@@ -54,6 +55,10 @@ struct store {
     size_t dup_cap;
     struct seen_part *parts;
     int part_cnt, part_cap, last_part;
+    uint8_t *sketch_form; /* a sketch's stored form, HLL_REGISTERS bytes */
+    /* retention: buckets before these are deleted, so not written again;
+     * [granularity][0: totals and sketches, 1: per-dimension counts] */
+    int64_t kept_from[ROLLUP_GRAN_CNT][2];
 };
 
 static void seen_part_free(struct seen_part *p) {
@@ -85,6 +90,7 @@ void store_close(struct store *s) {
     seen_parts_drop(s, 1);
     free(s->parts);
     free(s->dups);
+    free(s->sketch_form);
     free(s);
 }
 
@@ -95,13 +101,105 @@ size_t store_seen_count(const struct store *s) {
     return n;
 }
 
+/* Runs a prepared write; returns sqlite's result code. */
+static int store_step(sqlite3_stmt *q) {
+    int rc = sqlite3_step(q);
+    sqlite3_reset(q);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* Schema 3 stores sketches sparse when that is smaller (hll.h): rewrites
+ * the dense ones of an older file, a thousand at a time in key order. */
+static int store_compact_sketches(sqlite3 *db, long *converted) {
+    sqlite3_stmt *get = NULL, *put = NULL;
+    struct hll *h = malloc(sizeof(*h));
+    uint8_t *form = malloc(HLL_REGISTERS);
+    char site[1024] = "", gran[16] = "";
+    int64_t bucket = INT64_MIN;
+    int rc, rows;
+    if (!h || !form)
+        abort();
+    rc = sqlite3_prepare_v2(db,
+                            "SELECT site, granularity, bucket, registers FROM sketches "
+                            "WHERE (site, granularity, bucket) > (?1, ?2, ?3) "
+                            "AND length(registers) = 16384 ORDER BY site, granularity, bucket "
+                            "LIMIT 1000", -1, &get, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(db,
+                                "UPDATE sketches SET registers = ?4 WHERE site = ?1 AND "
+                                "granularity = ?2 AND bucket = ?3", -1, &put, NULL);
+    do {
+        rows = 0;
+        if (rc != SQLITE_OK)
+            break;
+        sqlite3_bind_text(get, 1, site, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(get, 2, gran, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(get, 3, bucket);
+        while (rc == SQLITE_OK && (rc = sqlite3_step(get)) == SQLITE_ROW) {
+            double estimate;
+            size_t len;
+            rc = SQLITE_OK;
+            rows++;
+            snprintf(site, sizeof(site), "%s", (const char *)sqlite3_column_text(get, 0));
+            snprintf(gran, sizeof(gran), "%s", (const char *)sqlite3_column_text(get, 1));
+            bucket = sqlite3_column_int64(get, 2);
+            memset(h, 0, sizeof(*h));
+            hll_merge_bytes(h, sqlite3_column_blob(get, 3), HLL_REGISTERS);
+            if ((len = hll_store_form(h, form, &estimate)) == HLL_REGISTERS)
+                continue;
+            sqlite3_bind_text(put, 1, site, -1, SQLITE_STATIC);
+            sqlite3_bind_text(put, 2, gran, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(put, 3, bucket);
+            sqlite3_bind_blob(put, 4, form, (int)len, SQLITE_STATIC);
+            if ((rc = store_step(put)) == SQLITE_OK)
+                (*converted)++;
+        }
+        if (rc == SQLITE_DONE)
+            rc = SQLITE_OK;
+        sqlite3_reset(get);
+    } while (rows == 1000);
+    sqlite3_finalize(get);
+    sqlite3_finalize(put);
+    free(h);
+    free(form);
+    return rc;
+}
+
+/* Incremental auto-vacuum lets retention (retention.h) give the space it
+ * frees back to the file system. A new file gets it before its first
+ * table; an older one only through one VACUUM, which rewrites the file (and
+ * drops the space the dense sketches held). It runs once, at the upgrade;
+ * failing (a full disk: VACUUM needs room for the new copy) leaves a file
+ * that works and only does not shrink, so it is a warning. */
+static int store_vacuum_once(sqlite3 *db, const char *path) {
+    sqlite3_stmt *st;
+    int mode = 0, rc;
+    if ((rc = sqlite3_prepare_v2(db, "PRAGMA auto_vacuum", -1, &st, NULL)) != SQLITE_OK)
+        return rc;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        mode = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (mode == 2)
+        return SQLITE_OK;
+    log_info("%s: compacting the file and turning on incremental vacuum (once)", path);
+    rc = sqlite3_exec(db, "PRAGMA auto_vacuum = INCREMENTAL; VACUUM", NULL, NULL, NULL);
+    if (rc == SQLITE_BUSY)
+        return rc;
+    if (rc != SQLITE_OK)
+        log_warn("%s: VACUUM failed (%s); the file works but will not shrink until it "
+                 "succeeds at a later start", path, sqlite3_errmsg(db));
+    return SQLITE_OK;
+}
+
 /* WAL mode, then the schema: read its version and migrate an older one.
  * SQLITE_OK with *version set, or the failing step's code. */
-static int store_setup(struct store *s, int *version) {
+static int store_setup(struct store *s, const char *path, int *version) {
     sqlite3_stmt *st;
     char sql[64];
-    int rc = sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-                          "PRAGMA cache_size=-65536;", NULL, NULL, NULL);
+    long converted = 0;
+    int rc = sqlite3_exec(s->db, "PRAGMA auto_vacuum=INCREMENTAL; PRAGMA journal_mode=WAL; "
+                          "PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536;",
+                          NULL, NULL, NULL);
     if (rc != SQLITE_OK)
         return rc;
     *version = 0;
@@ -111,11 +209,13 @@ static int store_setup(struct store *s, int *version) {
         *version = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
     if (*version >= STORE_SCHEMA_VERSION)
-        return SQLITE_OK;
+        return *version == STORE_SCHEMA_VERSION ? store_vacuum_once(s->db, path) : SQLITE_OK;
     /* IMMEDIATE: two workers starting together migrate one after the other. */
     rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
     if (rc == SQLITE_OK)
         rc = sqlite3_exec(s->db, store_counters_sql, NULL, NULL, NULL);
+    if (rc == SQLITE_OK && *version > 0)
+        rc = store_compact_sketches(s->db, &converted);
     snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", STORE_SCHEMA_VERSION);
     if (rc == SQLITE_OK)
         rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
@@ -123,9 +223,13 @@ static int store_setup(struct store *s, int *version) {
         rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
     else
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-    if (rc == SQLITE_OK)
-        *version = STORE_SCHEMA_VERSION;
-    return rc;
+    if (rc != SQLITE_OK)
+        return rc;
+    if (*version > 0)
+        log_info("%s: schema %d -> %d, %ld sketches stored sparse", path, *version,
+                 STORE_SCHEMA_VERSION, converted);
+    *version = STORE_SCHEMA_VERSION;
+    return store_vacuum_once(s->db, path);
 }
 
 struct store *store_open(const char *path, char *errbuf, size_t errsize) {
@@ -143,7 +247,7 @@ struct store *store_open(const char *path, char *errbuf, size_t errsize) {
          * answers one of them SQLITE_BUSY at once rather than deadlock
          * (1 in 20 of 4 workers started at once exited "database is
          * locked"). That one tries again, for as long as the timeout. */
-        for (int waited_ms = 0; (rc = store_setup(s, &version)) == SQLITE_BUSY && waited_ms < 10000;
+        for (int waited_ms = 0; (rc = store_setup(s, path, &version)) == SQLITE_BUSY && waited_ms < 10000;
              waited_ms += 10)
             usleep(10 * 1000);
     }
@@ -153,6 +257,8 @@ struct store *store_open(const char *path, char *errbuf, size_t errsize) {
         store_close(s);
         return NULL;
     }
+    if (!(s->sketch_form = malloc(HLL_REGISTERS)))
+        abort();
     for (int i = 0; rc == SQLITE_OK && i < Q_CNT; i++)
         rc = sqlite3_prepare_v3(s->db, queries[i], -1, SQLITE_PREPARE_PERSISTENT, &s->q[i], NULL);
     if (rc != SQLITE_OK) {
@@ -183,16 +289,36 @@ int store_offset(struct store *s, const char *topic, int32_t partition, int64_t 
     return STORE_ERROR;
 }
 
-/* Runs a prepared write; returns sqlite's result code. */
-static int store_step(sqlite3_stmt *q) {
-    int rc = sqlite3_step(q);
+/* The granularity index of "minute", "hour" or "day". */
+static int store_granularity(const char *g) {
+    return g[0] == 'm' ? ROLLUP_MINUTE : g[0] == 'h' ? ROLLUP_HOUR : ROLLUP_DAY;
+}
+
+/* Reads what retention deleted (in the flush's transaction, so a prune's
+ * new kept_from is seen by every flush that commits after it). */
+static int store_load_kept_from(struct store *s) {
+    sqlite3_stmt *q = s->q[Q_KEPT_FROM];
+    int rc;
+    for (int g = 0; g < ROLLUP_GRAN_CNT; g++)
+        s->kept_from[g][0] = s->kept_from[g][1] = INT64_MIN;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        const char *g = (const char *)sqlite3_column_text(q, 0);
+        const char *scope = (const char *)sqlite3_column_text(q, 1);
+        if (g && scope)
+            s->kept_from[store_granularity(g)][!strcmp(scope, "dims")] =
+                sqlite3_column_int64(q, 2);
+    }
     sqlite3_reset(q);
     return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
 static int store_put_count(void *ctx, const char *site, const char *type, const char *gran,
                            int64_t bucket, const char *dim, int bot, int64_t n) {
-    sqlite3_stmt *q = ((struct store *)ctx)->q[Q_COUNT];
+    struct store *s = ctx;
+    sqlite3_stmt *q = s->q[Q_COUNT];
+    if (bucket < s->kept_from[store_granularity(gran)][*dim != '\0'])
+        return SQLITE_OK; /* retention deleted this bucket: a late event's row would be
+                             an incomplete figure where the web says there is none */
     sqlite3_bind_text(q, 1, site, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 2, type, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 3, gran, -1, SQLITE_STATIC);
@@ -208,22 +334,27 @@ static int store_put_sketch(void *ctx, const char *site, const char *gran, int64
     struct store *s = ctx;
     sqlite3_stmt *get = s->q[Q_SKETCH_GET], *put = s->q[Q_SKETCH_PUT];
     struct hll merged = *delta;
+    double estimate;
+    size_t len;
     int rc;
+    if (bucket < s->kept_from[store_granularity(gran)][0])
+        return SQLITE_OK;
     sqlite3_bind_text(get, 1, site, -1, SQLITE_STATIC);
     sqlite3_bind_text(get, 2, gran, -1, SQLITE_STATIC);
     sqlite3_bind_int64(get, 3, bucket);
     rc = sqlite3_step(get);
     if (rc == SQLITE_ROW &&
         hll_merge_bytes(&merged, sqlite3_column_blob(get, 0), (size_t)sqlite3_column_bytes(get, 0)))
-        log_warn("sketch %s/%s/%lld has a wrong size; replaced", site, gran, (long long)bucket);
+        log_warn("sketch %s/%s/%lld is malformed; replaced", site, gran, (long long)bucket);
     sqlite3_reset(get);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return rc;
+    len = hll_store_form(&merged, s->sketch_form, &estimate);
     sqlite3_bind_text(put, 1, site, -1, SQLITE_STATIC);
     sqlite3_bind_text(put, 2, gran, -1, SQLITE_STATIC);
     sqlite3_bind_int64(put, 3, bucket);
-    sqlite3_bind_blob(put, 4, merged.reg, HLL_REGISTERS, SQLITE_STATIC);
-    sqlite3_bind_int64(put, 5, (sqlite3_int64)(hll_estimate(&merged) + 0.5));
+    sqlite3_bind_blob(put, 4, s->sketch_form, (int)len, SQLITE_STATIC);
+    sqlite3_bind_int64(put, 5, (sqlite3_int64)(estimate + 0.5));
     return store_step(put);
 }
 
@@ -365,6 +496,8 @@ int store_flush(struct store *s, const struct consumer_partition *parts, int par
     }
     if (rc == SQLITE_OK)
         rc = seen_parts_store(s, dedup_window_ms);
+    if (rc == SQLITE_OK)
+        rc = store_load_kept_from(s);
     if (rc == SQLITE_OK)
         rc = rollup_foreach_count(deltas, store_put_count, s);
     if (rc == SQLITE_OK)

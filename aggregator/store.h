@@ -12,7 +12,9 @@
  *      event found there (a client retry) is taken back out of the batch's
  *      pre-aggregated deltas; the new ids are written as one seen_ids row
  *      per partition;
- *   3. the counter and sketch deltas, one upsert per key.
+ *   3. the counter and sketch deltas, one upsert per key, except in buckets
+ *      retention has deleted (retention.h: kept_from, read in the same
+ *      transaction).
  * If any compare-and-set finds another value, another worker owns the
  * partition now and has moved it on: the whole transaction rolls back and
  * nothing of the batch is counted (STORE_CONFLICT). So every offset range is
@@ -36,7 +38,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 /* The consumer skeleton's codes, so a flush result passes straight through. */
 #define STORE_OK CONSUMER_OK
 #define STORE_CONFLICT CONSUMER_CONFLICT

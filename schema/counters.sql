@@ -1,5 +1,5 @@
 -- SPDX-License-Identifier: Apache-2.0
--- activity-tracker counters: the SQLite read schema (schema version 2).
+-- activity-tracker counters: the SQLite read schema (schema version 3).
 --
 -- Stable for other tools (sqlite3 shell, Grafana's SQLite data source):
 -- query the views `counts`, `bot_counts` and `uniques`; the tables behind
@@ -15,6 +15,11 @@
 --   uniques(site, granularity, bucket, estimate)
 --     estimate    distinct visitors (HyperLogLog, ~0.8 % standard error);
 --                 for ranges merge sketches.registers (activity-web does)
+--   retention(granularity, scope, kept_from)
+--     kept_from   buckets before it were deleted by the aggregator's --keep-*
+--                 flags: a range starting earlier is incomplete. scope
+--                 'totals': the dim = '' counts and the sketches; 'dims': the
+--                 counts of each path, target and query
 --
 -- Example: pageviews per hour today
 --   SELECT bucket, n FROM counts WHERE site='shop' AND type='pageview'
@@ -35,7 +40,7 @@ CREATE TABLE IF NOT EXISTS sketches (
     site        TEXT    NOT NULL,
     granularity TEXT    NOT NULL,
     bucket      INTEGER NOT NULL,
-    registers   BLOB    NOT NULL, -- 16384 one-byte HyperLogLog registers
+    registers   BLOB    NOT NULL, -- HyperLogLog registers, sparse or dense (hll.h)
     estimate    INTEGER NOT NULL,
     PRIMARY KEY (site, granularity, bucket)
 ) WITHOUT ROWID;
@@ -64,6 +69,15 @@ CREATE TABLE IF NOT EXISTS seen_ids (
 CREATE INDEX IF NOT EXISTS seen_ids_by_partition ON seen_ids (type, partition, newest_ms);
 -- Schema 1 kept one row per event_id; upgrading forgets them.
 DROP TABLE IF EXISTS seen_events;
+
+-- Retention: what the aggregator deleted on purpose. kept_from only moves
+-- forward; no worker writes a bucket before it again.
+CREATE TABLE IF NOT EXISTS retention (
+    granularity TEXT    NOT NULL,
+    scope       TEXT    NOT NULL, -- 'totals' | 'dims'
+    kept_from   INTEGER NOT NULL, -- Unix seconds, the start of the oldest bucket kept
+    PRIMARY KEY (granularity, scope)
+) WITHOUT ROWID;
 
 CREATE VIEW IF NOT EXISTS counts AS
     SELECT site, type, granularity, bucket, dim, n FROM counters WHERE bot = 0;

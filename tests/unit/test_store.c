@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of aggregator/store on a real SQLite file: the offset
- * compare-and-set that makes counting exactly once, and dedup. */
+ * compare-and-set that makes counting exactly once, dedup, and the upgrade
+ * of a file written by schema 2. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -283,6 +284,123 @@ static void test_hours_and_days_add_up_their_minutes(void **state) {
     store_close(s);
 }
 
+/* A dense sketch of n visitors, as schema 2 stored every sketch. */
+static struct hll *visitors(int first, int n) {
+    struct hll *h = calloc(1, sizeof(*h));
+    char id[32];
+    for (int i = first; i < first + n; i++) {
+        int len = snprintf(id, sizeof(id), "visitor-%d", i);
+        hll_add_hash(h, hll_hash(id, (size_t)len));
+    }
+    return h;
+}
+
+static char *read_text(const char *file) {
+    FILE *f = fopen(file, "r");
+    char *text;
+    long len;
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    len = ftell(f);
+    rewind(f);
+    assert_non_null(text = calloc(1, (size_t)len + 1));
+    assert_int_equal(fread(text, 1, (size_t)len, f), (size_t)len);
+    fclose(f);
+    return text;
+}
+
+/* A file as the last schema-2 release left it (its schema file verbatim,
+ * tests/unit/fixtures/counters_v2.sql; WAL; no auto-vacuum; every sketch
+ * 16,384 bytes), opened by this build: sketches become sparse where that is
+ * smaller and give the same estimates, counters and offsets are untouched,
+ * the file shrinks, and counting goes on in it. */
+static void test_schema_2_file_is_upgraded(void **state) {
+    enum { SMALL = 300 };
+    const int sizes[] = {1, 7, 2000, 60000}; /* the last stays dense */
+    char *schema = read_text("tests/unit/fixtures/counters_v2.sql"), err[256];
+    double estimates[4];
+    long long pages_before;
+    sqlite3 *db;
+    sqlite3_stmt *put;
+    struct store *s;
+    size_t counted;
+    struct rollup_event e = mk("00000000-0000-4000-8000-000000000001", "v1");
+    struct consumer_partition p = {"activity.pageview", 0, 41, 42};
+    (void)state;
+
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, schema, NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 2; BEGIN;"
+                                  "INSERT INTO counters VALUES ('s','pageview','day',"
+                                  "1763942400,'',0,5), ('s','pageview','day',1763942400,'/a',0,5);"
+                                  "INSERT INTO kafka_offsets VALUES ('activity.pageview',0,41,0)",
+                                  NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "INSERT INTO sketches VALUES (?1, 'minute', ?2, ?3, ?4)",
+                                        -1, &put, NULL), SQLITE_OK);
+    for (int i = 0; i < 4 + SMALL; i++) { /* 4 sites of the sizes, then many small minutes */
+        struct hll *h = visitors(i, i < 4 ? sizes[i] : 3);
+        double est = hll_estimate(h);
+        if (i < 4)
+            estimates[i] = est;
+        sqlite3_bind_text(put, 1, i < 4 ? (const char *[]){"a", "b", "c", "d"}[i] : "s", -1,
+                          SQLITE_STATIC);
+        sqlite3_bind_int64(put, 2, i < 4 ? 1763978400 : 1763978400 + 60 * i);
+        sqlite3_bind_blob(put, 3, h->reg, HLL_REGISTERS, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(put, 4, (sqlite3_int64)(est + 0.5));
+        assert_int_equal(sqlite3_step(put), SQLITE_DONE);
+        sqlite3_reset(put);
+        free(h);
+    }
+    sqlite3_finalize(put);
+    assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    free(schema);
+    pages_before = query("PRAGMA page_count");
+    assert_int_equal(query("PRAGMA auto_vacuum"), 0);
+
+    assert_non_null(s = store_open(path, err, sizeof(err)));
+    assert_int_equal(query("PRAGMA user_version"), 3);
+    assert_int_equal(query("PRAGMA auto_vacuum"), 2); /* incremental: retention can shrink it */
+    assert_int_equal(query("SELECT length(registers) FROM sketches WHERE site = 'a'"), 1 + 3);
+    assert_int_equal(query("SELECT length(registers) FROM sketches WHERE site = 'b'"), 1 + 3 * 7);
+    assert_true(query("SELECT length(registers) FROM sketches WHERE site = 'c'") < 1 + 3 * 2000);
+    assert_int_equal(query("SELECT length(registers) FROM sketches WHERE site = 'd'"),
+                     HLL_REGISTERS);
+    assert_int_equal(query("SELECT count(*) FROM sketches WHERE length(registers) > 100"), 2);
+    for (int i = 0; i < 4; i++) { /* the very same registers: the very same estimate */
+        char sql[128];
+        sqlite3_stmt *get;
+        struct hll *h = calloc(1, sizeof(*h));
+        snprintf(sql, sizeof(sql), "SELECT registers FROM sketches WHERE site = '%c'", 'a' + i);
+        assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+        assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &get, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_step(get), SQLITE_ROW);
+        assert_int_equal(hll_merge_bytes(h, sqlite3_column_blob(get, 0),
+                                         (size_t)sqlite3_column_bytes(get, 0)), 0);
+        sqlite3_finalize(get);
+        sqlite3_close(db);
+        assert_true(hll_estimate(h) == estimates[i]);
+        free(h);
+    }
+    assert_int_equal(query("SELECT sum(n) FROM counters"), 10);
+    assert_int_equal(query("SELECT next_offset FROM kafka_offsets"), 41);
+    assert_true(query("PRAGMA page_count") * 5 < pages_before); /* 1.2 MB of registers gone */
+
+    /* counting goes on: the offset's compare-and-set from 41, a sparse sketch grows */
+    assert_int_equal(flush(s, &p, &e, 1, &counted, err), STORE_OK);
+    assert_int_equal(query("SELECT sum(n) FROM counts WHERE granularity='day' AND dim=''"), 6);
+    assert_int_equal(query("SELECT estimate FROM uniques WHERE site = 's' AND granularity = "
+                           "'day'"), 1);
+    assert_int_equal(query("SELECT length(registers) FROM sketches WHERE site = 's' AND "
+                           "granularity = 'day'"), 4);
+    store_close(s);
+    /* and opening it again changes nothing more */
+    assert_non_null(s = store_open(path, err, sizeof(err)));
+    store_close(s);
+    assert_int_equal(query("SELECT count(*) FROM sketches"), 4 + SMALL + 3);
+}
+
 static void test_newer_schema_is_refused(void **state) {
     (void)state;
     char err[256];
@@ -346,6 +464,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_old_rows_are_purged_by_partition_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hours_and_days_add_up_their_minutes, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_schema_2_file_is_upgraded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer_schema_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_workers_opening_a_new_file_together_all_succeed, setup,
                                         teardown),
