@@ -41,7 +41,8 @@ WORKER_SRC := aggregator/consumer.c aggregator/worker_metrics.c aggregator/canon
               aggregator/rollup.c aggregator/arena.c aggregator/hll.c common/http.c \
               common/http_server.c
 STORE_SRC := aggregator/store.c aggregator/seen.c
-AGGREGATOR_SRC := aggregator/main.c aggregator/counter_sink.c $(STORE_SRC) $(WORKER_SRC)
+AGGREGATOR_SRC := aggregator/main.c aggregator/counter_sink.c aggregator/retention.c $(STORE_SRC) \
+                  $(WORKER_SRC)
 EXPORT_SRC := aggregator/export_main.c aggregator/export_sink.c aggregator/export_ledger.c \
               aggregator/export_day.c aggregator/export_csv.c $(WORKER_SRC)
 
@@ -51,7 +52,8 @@ UNIT_TESTS := $(BUILD)/tests/test_schema $(BUILD)/tests/test_timefmt \
               $(BUILD)/tests/test_enrich $(BUILD)/tests/test_config \
               $(BUILD)/tests/test_hll $(BUILD)/tests/test_seen $(BUILD)/tests/test_store \
               $(BUILD)/tests/test_arena $(BUILD)/tests/test_utf8 $(BUILD)/tests/test_topic_rules \
-              $(BUILD)/tests/test_canonical $(BUILD)/tests/test_counter_sink
+              $(BUILD)/tests/test_canonical $(BUILD)/tests/test_counter_sink \
+              $(BUILD)/tests/test_retention
 TEST_TOOLS := $(BUILD)/tests/topic-dump $(BUILD)/tests/topic-produce
 BENCH_TOOLS := $(BUILD)/bench/producer-baseline $(BUILD)/bench/consumer-baseline
 
@@ -118,6 +120,10 @@ $(BUILD)/tests/test_seen: $(call obj,tests/unit/test_seen.c aggregator/seen.c) $
 $(BUILD)/tests/test_arena: $(call obj,tests/unit/test_arena.c aggregator/arena.c) $(LIB_OBJ)
 $(BUILD)/tests/test_store: $(call obj,tests/unit/test_store.c $(STORE_SRC) aggregator/rollup.c \
                              aggregator/canonical.c aggregator/arena.c aggregator/hll.c) $(BUILD)/obj/gen/counters_sql.o $(LIB_OBJ)
+$(BUILD)/tests/test_retention: $(call obj,tests/unit/test_retention.c aggregator/retention.c \
+                                 $(STORE_SRC) aggregator/rollup.c aggregator/canonical.c \
+                                 aggregator/arena.c aggregator/hll.c) \
+                               $(BUILD)/obj/gen/counters_sql.o $(LIB_OBJ)
 $(BUILD)/tests/test_canonical: $(call obj,tests/unit/test_canonical.c aggregator/canonical.c \
                                  aggregator/rollup.c aggregator/arena.c aggregator/hll.c) $(LIB_OBJ)
 $(BUILD)/tests/test_counter_sink: $(call obj,tests/unit/test_counter_sink.c aggregator/counter_sink.c \

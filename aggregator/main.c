@@ -8,6 +8,7 @@
 #include "consumer.h"
 #include "counter_sink.h"
 #include "log.h"
+#include "retention.h"
 #include "store.h"
 #include "version.h"
 #include "worker_metrics.h"
@@ -16,6 +17,12 @@
 #include <string.h>
 
 static volatile sig_atomic_t stop_requested;
+
+/* /metrics: counting, then the file's size and retention. */
+static void aggregator_metrics(FILE *f) {
+    counter_sink_metrics(f);
+    retention_metrics(f);
+}
 
 static void on_signal(int sig) {
     (void)sig;
@@ -26,6 +33,7 @@ int main(int argc, char **argv) {
     char *brokers = NULL, *instance_id = NULL, *beyond_end = NULL, *db = NULL, *group = NULL, *topic_prefix = NULL, *metrics_listen = NULL,
          *log_level = NULL;
     long flush_ms, flush_events, dedup_window, max_future, max_past;
+    long keep_minutes, keep_minute_dims, keep_hours, keep_days, retention_interval;
     const struct config_option opts[] = {
         {"brokers", CONFIG_STRING, "localhost:9092",
          "Kafka bootstrap servers, host:port[,host:port...]", &brokers, 0, 0, NULL},
@@ -49,6 +57,23 @@ int main(int argc, char **argv) {
          "seconds an event's ts may be behind received_at and still be counted (older "
          "ones are only exported: no client writes arbitrary history); 0 = no limit",
          &max_past, 0, 86400L * 36500, NULL},
+        {"keep-minutes", CONFIG_DURATION, "48h",
+         "how long minute buckets (totals and visitor sketches) are kept: the last-hour "
+         "chart and 'active now' need 1h; 0 or forever keeps them", &keep_minutes, 0,
+         36500L * 86400, NULL},
+        {"keep-minute-dims", CONFIG_DURATION, "25h",
+         "how long each minute's per-page, per-target and per-query counts are kept (the "
+         "largest part of the file): top lists over a range that is not whole hours need "
+         "them, so 25h serves any range within the last day", &keep_minute_dims, 0,
+         36500L * 86400, NULL},
+        {"keep-hours", CONFIG_DURATION, "400d",
+         "how long hour buckets are kept (today's and the 7-day charts; 400d compares any "
+         "hour with a year before)", &keep_hours, 0, 36500L * 86400, NULL},
+        {"keep-days", CONFIG_DURATION, "forever", "how long day buckets are kept",
+         &keep_days, 0, 36500L * 86400, NULL},
+        {"retention-interval", CONFIG_DURATION, "5m",
+         "how often expired buckets are deleted and the file shrunk (also when sizes for "
+         "/metrics are counted)", &retention_interval, 1, 86400, NULL},
         CONSUMER_INSTANCE_ID_OPTION(instance_id),
         {"offset-beyond-end", CONFIG_STRING, "hold",
          "a partition whose stored offset is beyond its log end (topic deleted and created "
@@ -68,6 +93,8 @@ int main(int argc, char **argv) {
         opts, NULL, 0, 1, NULL};
     char errbuf[512];
     struct store *store;
+    struct retention *retention;
+    struct retention_keep keep;
     struct counter_sink *sink;
     long counted, duplicates, skipped;
     struct consumer_options co;
@@ -82,10 +109,20 @@ int main(int argc, char **argv) {
         config_free(&cfg);
         return 1;
     }
+    keep = (struct retention_keep){{{keep_minutes, keep_minute_dims},
+                                    {keep_hours, keep_hours},
+                                    {keep_days, keep_days}}};
+    if (!(retention = retention_open(db, &keep, errbuf, sizeof(errbuf)))) {
+        fprintf(stderr, "activity-aggregator: --db %s\n", errbuf);
+        store_close(store);
+        config_free(&cfg);
+        return 1;
+    }
     if (*metrics_listen && !(metrics = worker_metrics_start(metrics_listen, "activity_aggregator",
-                                                             counter_sink_metrics, errbuf,
+                                                             aggregator_metrics, errbuf,
                                                              sizeof(errbuf)))) {
         fprintf(stderr, "activity-aggregator: --metrics-listen: %s\n", errbuf);
+        retention_close(retention);
         store_close(store);
         config_free(&cfg);
         return 2;
@@ -106,12 +143,14 @@ int main(int argc, char **argv) {
     signal(SIGTERM, on_signal);
     log_info("version %s consuming %s.* as group %s into %s", activity_version, topic_prefix,
              group, db);
+    retention_start(retention, retention_interval);
     sink = counter_sink_new(store, max_future * 1000, max_past * 1000, dedup_window * 1000);
     {
         struct consumer_sink callbacks = counter_sink_callbacks(sink);
         rc = consumer_run(&co, &callbacks, &stop_requested);
     }
     counter_sink_free(sink);
+    retention_close(retention);
     if (metrics)
         http_server_stop(metrics);
     store_close(store);

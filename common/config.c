@@ -4,6 +4,7 @@
 #include "version.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,35 @@ static int config_choice_ok(const char *choices, const char *v) {
     return 0;
 }
 
+/* "N" seconds, or N with a unit s, m, h or d; "forever" is 0 where
+ * allowed. 0 on success. */
+static int config_duration(const char *v, int forever_ok, long *secs) {
+    static const struct { char unit; long secs; } units[] = {{'s', 1}, {'m', 60},
+                                                             {'h', 3600}, {'d', 86400}};
+    char *end;
+    long n;
+    if (forever_ok && !strcmp(v, "forever")) {
+        *secs = 0;
+        return 0;
+    }
+    errno = 0;
+    n = strtol(v, &end, 10);
+    if (errno || end == v || n < 0 || !isdigit((unsigned char)*v))
+        return -1;
+    if (!*end) {
+        *secs = n;
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+        if (end[0] == units[i].unit && !end[1]) {
+            if (n > LONG_MAX / units[i].secs)
+                return -1;
+            *secs = n * units[i].secs;
+            return 0;
+        }
+    return -1;
+}
+
 /* Sets one option from text; 'from' names the source for the error. */
 static int config_set(const struct config_option *o, const char *v,
                       const char *from, char *errbuf, size_t errsize) {
@@ -64,6 +94,18 @@ static int config_set(const struct config_option *o, const char *v,
             return -1;
         }
         *(long *)o->dest = n;
+        return 0;
+    }
+    case CONFIG_DURATION: {
+        long secs;
+        if (config_duration(v, o->min == 0, &secs) || secs < o->min || secs > o->max) {
+            snprintf(errbuf, errsize,
+                     "%s: --%s must be a duration like 90s, 30m, 48h or 400d%s, from %lds to "
+                     "%lds, not '%s'", from, o->name, o->min == 0 ? " (or forever)" : "",
+                     o->min, o->max, v);
+            return -1;
+        }
+        *(long *)o->dest = secs;
         return 0;
     }
     case CONFIG_BOOL:
@@ -158,6 +200,7 @@ static int config_read_file(struct config *cfg, const char *path, char *errbuf,
 static const char *config_type_arg(const struct config_option *o) {
     switch (o->type) {
     case CONFIG_INT: return "N";
+    case CONFIG_DURATION: return "DURATION";
     case CONFIG_BOOL: return "[true|false]";
     default: return o->choices ? o->choices : "VALUE";
     }

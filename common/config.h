@@ -17,7 +17,9 @@
 
 #include <stddef.h>
 
-enum config_type { CONFIG_STRING, CONFIG_INT, CONFIG_BOOL };
+/* CONFIG_DURATION: seconds into a long, written 90s, 30m, 48h, 400d or bare
+ * seconds; "forever" means 0 when min is 0. */
+enum config_type { CONFIG_STRING, CONFIG_INT, CONFIG_BOOL, CONFIG_DURATION };
 
 struct config_option {
     const char *name;    /* flag without "--"; also the config-file key */
@@ -25,7 +27,7 @@ struct config_option {
     const char *def;     /* default, as text; NULL = unset */
     const char *help;
     void *dest;          /* char ** (owned by config) | long * | int * */
-    long min, max;       /* CONFIG_INT range, inclusive */
+    long min, max;       /* CONFIG_INT and CONFIG_DURATION range, inclusive */
     const char *choices; /* CONFIG_STRING: "a|b|c", or NULL for any */
 };
 

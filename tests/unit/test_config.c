@@ -14,13 +14,14 @@
 #include <unistd.h>
 
 static char *brokers, *mode;
-static long timeout;
+static long timeout, keep;
 static int verbose;
 static const struct config_option opts[] = {
     {"brokers", CONFIG_STRING, "localhost:9092", "bootstrap", &brokers, 0, 0, NULL},
     {"ack-timeout", CONFIG_INT, "5000", "ms", &timeout, 1, 60000, NULL},
     {"ip", CONFIG_STRING, "truncate", "ip policy", &mode, 0, 0, "truncate|drop|keep"},
     {"verbose", CONFIG_BOOL, "false", "more logs", &verbose, 0, 0, NULL},
+    {"keep", CONFIG_DURATION, "48h", "how long", &keep, 0, 36500L * 86400, NULL},
     {NULL, 0, NULL, NULL, NULL, 0, 0, NULL}};
 
 static int parse(struct config *cfg, int argc, char **argv, char *err) {
@@ -103,11 +104,40 @@ static void test_errors_name_the_input(void **state) {
     config_free(&cfg);
 }
 
+static void test_durations(void **state) {
+    (void)state;
+    struct config cfg;
+    char err[256];
+    const struct { const char *text; long secs; } ok[] = {
+        {"48h", 48 * 3600}, {"400d", 400 * 86400}, {"90m", 5400}, {"15s", 15}, {"120", 120},
+        {"0", 0}, {"forever", 0}};
+    const char *bad[] = {"", "h", "-1h", "1w", "1hh", "1.5h", "36501d", "99999999999999999999d",
+                         " 1h"};
+    char *argv[] = {"p", "--keep", NULL, NULL};
+    assert_int_equal(parse(&cfg, 1, argv, err), 0);
+    assert_int_equal(keep, 48 * 3600); /* the default, in the same notation */
+    config_free(&cfg);
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        argv[2] = (char *)ok[i].text;
+        assert_int_equal(parse(&cfg, 3, argv, err), 0);
+        assert_int_equal(keep, ok[i].secs);
+        config_free(&cfg);
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        argv[2] = (char *)bad[i];
+        if (parse(&cfg, 3, argv, err) != -1)
+            fail_msg("'%s' was accepted", bad[i]);
+        assert_non_null(strstr(err, "--keep must be a duration like 90s, 30m, 48h or 400d"));
+        config_free(&cfg);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_defaults, teardown),
         cmocka_unit_test_teardown(test_precedence_file_env_flag, teardown),
         cmocka_unit_test_teardown(test_errors_name_the_input, teardown),
+        cmocka_unit_test_teardown(test_durations, teardown),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }
