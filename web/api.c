@@ -125,6 +125,29 @@ static json_t *db_failed(sqlite3 *db, int *status, char *errbuf, size_t errsize)
     return NULL;
 }
 
+/* From when granularity g's scope ("totals" or "dims") is complete:
+ * INT64_MIN when nothing was pruned (or the file predates retention). */
+static int64_t kept_from(sqlite3 *db, const char *g, const char *scope) {
+    sqlite3_stmt *st;
+    int64_t kept = INT64_MIN;
+    if (sqlite3_prepare_v2(db, "SELECT kept_from FROM retention WHERE granularity = ?1 AND "
+                               "scope = ?2", -1, &st, NULL))
+        return kept; /* no table: a schema-2 file, nothing pruned */
+    sqlite3_bind_text(st, 1, g, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, scope, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        kept = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return kept;
+}
+
+/* Says in out whether [from, ...) reaches before what is kept. */
+static void set_partial(json_t *out, int64_t from, int64_t kept) {
+    json_object_set_new(out, "partial", json_boolean(from < kept));
+    if (from < kept)
+        json_object_set_new(out, "available_from", json_integer((json_int_t)kept));
+}
+
 /* Merges the sketches of [from, to) at granularity g into h. */
 static int merge_sketches(sqlite3 *db, const char *site, const char *g, int64_t from, int64_t to,
                           struct hll *h) {
@@ -212,15 +235,16 @@ json_t *api_summary(sqlite3 *db, const struct api_params *p, int64_t now, int *s
         json_decref(out);
         return db_failed(db, status, errbuf, errsize);
     }
+    set_partial(out, from, kept_from(db, g, "totals"));
     return out;
 }
 
 json_t *api_timeseries(sqlite3 *db, const struct api_params *p, int64_t now, int *status,
                        char *errbuf, size_t errsize) {
-    int64_t from, to, step, first;
+    int64_t from, to, step, first, kept;
     const char *g = p->granularity;
     sqlite3_stmt *st;
-    json_t *points;
+    json_t *points, *out;
     int64_t *values;
     size_t cnt;
     int rc;
@@ -263,13 +287,18 @@ json_t *api_timeseries(sqlite3 *db, const struct api_params *p, int64_t now, int
         return db_failed(db, status, errbuf, errsize);
     }
     points = json_array();
-    for (size_t i = 0; i < cnt; i++)
-        json_array_append_new(points, json_pack("[I,I]", (json_int_t)(first + (int64_t)i * step),
-                                                (json_int_t)values[i]));
+    kept = kept_from(db, g, "totals");
+    for (size_t i = 0; i < cnt; i++) {
+        int64_t b = first + (int64_t)i * step;
+        json_array_append_new(points, json_pack("[I,o]", (json_int_t)b,
+                                                b < kept ? json_null()
+                                                         : json_integer((json_int_t)values[i])));
+    }
     free(values);
-    return json_pack("{s:s,s:s,s:s,s:I,s:I,s:o}", "site", p->site, "type", p->type,
-                     "granularity", g, "from", (json_int_t)from, "to", (json_int_t)to, "points",
-                     points);
+    out = json_pack("{s:s,s:s,s:s,s:I,s:I,s:o}", "site", p->site, "type", p->type, "granularity",
+                    g, "from", (json_int_t)from, "to", (json_int_t)to, "points", points);
+    set_partial(out, first, kept);
+    return out;
 }
 
 json_t *api_top(sqlite3 *db, const struct api_params *p, int64_t now, int *status,
@@ -277,7 +306,7 @@ json_t *api_top(sqlite3 *db, const struct api_params *p, int64_t now, int *statu
     int64_t from, to;
     long limit = 10;
     sqlite3_stmt *st;
-    json_t *items;
+    json_t *items, *out;
     int rc;
 
     if (need_site_type_range(p, now, &from, &to, errbuf, errsize))
@@ -312,6 +341,8 @@ json_t *api_top(sqlite3 *db, const struct api_params *p, int64_t now, int *statu
         json_decref(items);
         return db_failed(db, status, errbuf, errsize);
     }
-    return json_pack("{s:s,s:s,s:I,s:I,s:o}", "site", p->site, "type", p->type, "from",
-                     (json_int_t)from, "to", (json_int_t)to, "items", items);
+    out = json_pack("{s:s,s:s,s:I,s:I,s:o}", "site", p->site, "type", p->type, "from",
+                    (json_int_t)from, "to", (json_int_t)to, "items", items);
+    set_partial(out, from, kept_from(db, aligned_granularity(from, to), "dims"));
+    return out;
 }

@@ -6,7 +6,13 @@
  * A range is [from, to) in Unix seconds. Sums use the coarsest granularity
  * whose buckets the range's ends fall on (day, hour, else minute), so they
  * are exact to the minute; unique visitors merge the HyperLogLog sketches of
- * those buckets. */
+ * those buckets.
+ *
+ * Retention: the aggregator deletes old buckets (its --keep-* flags) and
+ * records from when each granularity is complete (the retention table). An
+ * answer whose range starts before that says "partial": true with
+ * "available_from" (the oldest complete bucket), and a time series gives
+ * null, not 0, for the buckets that are gone. */
 #ifndef WEB_API_H
 #define WEB_API_H
 

@@ -15,6 +15,7 @@ import sys
 import time
 import unittest
 import urllib.parse
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import BUILD, Stack, event, start, stop  # noqa: E402
@@ -350,6 +351,83 @@ class Tracker(unittest.TestCase):
         self.assertLessEqual(len(gzip.compress(body, 9)), 3072)
         status, h2, body = stack.request("GET", "/tracker.js", headers={"If-None-Match": h["etag"]})
         self.assertEqual((status, body), (304, b""))
+
+
+class Retention(unittest.TestCase):
+    """An aggregator with a one-hour minute window: an event three hours
+    old stays in its hour and day, its minute is deleted, and every answer
+    that reaches back there says it is partial, from when it is complete."""
+
+    def test_pruned_ranges_are_marked_partial(self):
+        stack = Stack(partitions=1, brokers=1)
+        self.addCleanup(stack.close)
+        db = stack.path("counters.db")
+        agg, metrics = stack.start_aggregator_with_url(
+            db, "--keep-minutes", "1h", "--keep-minute-dims", "1h", "--retention-interval", "1s")
+        self.addCleanup(stop, agg)
+        now = int(time.time())
+        old = now - 3 * 3600  # counted (inside --max-past), its minute outside the window
+        status, _, body = stack.post_events([
+            event("pageview", site="r", url="https://r.test/old", ts=old * 1000, anonymous_id="a"),
+            event("pageview", site="r", url="https://r.test/new", ts=now * 1000, anonymous_id="b")])
+        self.assertEqual((status, body["accepted"]), (200, 2), body)
+
+        def one(sql):
+            con = sqlite3.connect("file:%s?mode=ro" % db, uri=True, timeout=30)
+            try:
+                return con.execute(sql).fetchone()[0]
+            except sqlite3.OperationalError:  # not created yet
+                return None
+            finally:
+                con.close()
+        deadline = time.time() + 60
+        while not (one("SELECT sum(n) FROM counts WHERE granularity = 'hour' AND dim = ''") == 2
+                   and one("SELECT count(*) FROM retention WHERE granularity = 'minute'") == 2
+                   and one("SELECT count(*) FROM counters WHERE granularity = 'minute' AND "
+                           "bucket < %d" % (now - 3600)) == 0):
+            self.assertLess(time.time(), deadline, "the old minute was never pruned")
+            time.sleep(0.2)
+        kept = one("SELECT kept_from FROM retention WHERE granularity = 'minute' AND "
+                   "scope = 'totals'")
+        self.assertEqual(kept, one("SELECT kept_from FROM retention WHERE granularity = "
+                                   "'minute' AND scope = 'dims'"))
+        self.assertTrue(old < kept <= now - 3600, (old, kept, now))
+        web, url = start_web(stack, db)
+        self.addCleanup(stop, web)
+
+        def api(path, **params):
+            status, _, body = get(url, "/api/v1/%s?%s" % (path, urllib.parse.urlencode(params)))
+            self.assertEqual(status, 200, body)
+            return json.loads(body)
+        hour_start, end = old - old % 3600, now - now % 60 + 60
+        # not whole hours: minutes, of which the old one is gone
+        s = api("summary", site="r", **{"from": hour_start + 60, "to": end})
+        self.assertEqual((s["pageview"], s["partial"], s["available_from"]), (1, True, kept))
+        t = api("top", site="r", type="pageview", **{"from": hour_start + 60, "to": end})
+        self.assertEqual((t["items"], t["partial"], t["available_from"]),
+                         ([{"dim": "/new", "n": 1}], True, kept))
+        ts = api("timeseries", site="r", type="pageview", granularity="minute",
+                 **{"from": hour_start, "to": end})
+        self.assertTrue(ts["partial"])
+        self.assertEqual([p for p in ts["points"] if p[1] is None],
+                         [[b, None] for b in range(hour_start, kept, 60)])
+        self.assertEqual(sum(p[1] for p in ts["points"] if p[1] is not None), 1)
+        # whole hours: both events, nothing missing
+        s = api("summary", site="r", **{"from": hour_start, "to": now - now % 3600 + 3600})
+        self.assertEqual((s["pageview"], s["uniques"], s["partial"]), (2, 2, False))
+        self.assertNotIn("available_from", s)
+        # the sizes in /metrics follow the pass: one minute row left (the new event's total)
+        deadline = time.time() + 60
+        while True:
+            text = urllib.request.urlopen(metrics, timeout=10).read().decode()
+            if 'activity_aggregator_rows{granularity="minute",scope="totals"} 1\n' in text:
+                break
+            self.assertLess(time.time(), deadline, text)
+            time.sleep(0.2)
+        self.assertIn('activity_aggregator_sketches{granularity="hour"} 2\n', text)
+        self.assertRegex(text, r"activity_aggregator_db_bytes [1-9]")
+        self.assertRegex(text, r'activity_aggregator_oldest_bucket_seconds\{granularity="hour"\} '
+                         + str(hour_start) + "\n")
 
 
 if __name__ == "__main__":

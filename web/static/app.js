@@ -62,7 +62,7 @@
     var svg = $('chart'), W = 900, H = 260, L = 50, B = 24, T = 10;
     svg.textContent = '';
     var pts = series[0].points, max = 1;
-    series.forEach(function (s) { s.points.forEach(function (p) { max = Math.max(max, p[1]); }); });
+    series.forEach(function (s) { s.points.forEach(function (p) { max = Math.max(max, p[1] || 0); }); });
     var x = function (i) { return L + (W - L - 10) * (pts.length > 1 ? i / (pts.length - 1) : 0.5); };
     var y = function (v) { return H - B - (H - B - T) * v / max; };
     el('line', { x1: L, y1: H - B, x2: W - 10, y2: H - B, class: 'axis' }, svg);
@@ -78,11 +78,26 @@
       if (g === 'hour' && pts.length > 24) label = d.toISOString().slice(5, 10) + ' ' + label;
       el('text', { x: x(i), y: H - 6, 'text-anchor': 'middle' }, svg).textContent = label;
     }
+    /* a null point is a bucket retention deleted: the line stops there */
     series.forEach(function (s) {
-      el('polyline', { class: s.type, points: s.points.map(function (p, i) {
-        return x(i).toFixed(1) + ',' + y(p[1]).toFixed(1);
-      }).join(' ') }, svg);
+      var run = [];
+      s.points.concat([[0, null]]).forEach(function (p, i) {
+        if (p[1] !== null) return run.push(x(i).toFixed(1) + ',' + y(p[1]).toFixed(1));
+        if (run.length) el('polyline', { class: s.type, points: run.join(' ') }, svg);
+        run = [];
+      });
     });
+  }
+
+  /* Answers that reach back past what the aggregator keeps say so; the
+   * page says from when its figures are complete. */
+  function showPartial(answers) {
+    var from = 0;
+    answers.forEach(function (a) { if (a.partial) from = Math.max(from, a.available_from); });
+    $('partial').hidden = !from;
+    if (from) $('partial').textContent = 'Older data is no longer kept at this detail: figures ' +
+      'on this page are complete from ' + new Date(from * 1000).toISOString().slice(0, 16)
+        .replace('T', ' ') + ' UTC.';
   }
 
   function refresh() {
@@ -90,23 +105,25 @@
     if (!site) return Promise.resolve();
     if (refreshing) { again = true; return Promise.resolve(); }
     refreshing = true;
-    var r = range(), base = { site: site, from: r.from, to: r.to };
-    var jobs = [api('summary', base).then(function (s) {
+    var r = range(), base = { site: site, from: r.from, to: r.to }, answers = [];
+    var keep = function (a) { answers.push(a); return a; };
+    var jobs = [api('summary', base).then(keep).then(function (s) {
       TYPES.concat(['uniques']).forEach(function (t) { $('card-' + t).textContent = fmt(s[t]); });
       $('card-active').textContent = fmt(s.active);
     })];
     jobs.push(Promise.all(TYPES.map(function (t) {
-      return api('timeseries', Object.assign({ type: t, granularity: r.granularity }, base));
+      return api('timeseries', Object.assign({ type: t, granularity: r.granularity }, base)).then(keep);
     })).then(function (series) {
       $('granularity').textContent = '(' + r.granularity + ' buckets, UTC)';
       drawChart(series, r.granularity);
     }));
     TYPES.concat(['zero_result_search']).forEach(function (t) {
-      jobs.push(api('top', Object.assign({ type: t, limit: 10 }, base)).then(function (top) {
+      jobs.push(api('top', Object.assign({ type: t, limit: 10 }, base)).then(keep).then(function (top) {
         fillTable($('top-' + t), top.items);
       }));
     });
-    return Promise.all(jobs).catch(function (e) { setStatus('error: ' + e.message, false); })
+    jobs = Promise.all(jobs).then(function () { showPartial(answers); });
+    return jobs.catch(function (e) { setStatus('error: ' + e.message, false); })
       .then(function () {
         refreshing = false;
         if (again) { again = false; refresh(); }
