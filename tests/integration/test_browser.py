@@ -20,14 +20,14 @@ BROWSER_DIR = os.path.join(ROOT, "tests", "browser")
 
 
 class Browser(unittest.TestCase):
-    def stack_with_web(self):
+    def stack_with_web(self, *aggregator_flags):
         """devbroker, ingest, an aggregator and activity-web: (stack, db, web URL)."""
         self.assertTrue(os.path.isdir(os.path.join(BROWSER_DIR, "node_modules", "playwright-core")),
                         "run `npm ci` in tests/browser (make test does)")
         stack = Stack()
         self.addCleanup(stack.close)
         db = stack.path("counters.db")
-        agg = stack.start_aggregator(db)
+        agg = stack.start_aggregator(db, *aggregator_flags)
         self.addCleanup(stop, agg)
         web, url = start([BUILD + "/activity-web", "--db", db, "--listen", "127.0.0.1:0",
                           "--static-dir", os.path.join(ROOT, "web", "static"),
@@ -69,6 +69,25 @@ class Browser(unittest.TestCase):
         out = subprocess.run(["sqlite3", db, "SELECT count(*) FROM bot_counts"],
                              capture_output=True, text=True)
         self.assertEqual(out.stdout.strip(), "0")
+
+    def test_range_past_retention_is_marked_partial(self):
+        # minutes kept 10 minutes: the last-hour view is partial, today is not
+        stack, db, url = self.stack_with_web("--keep-minutes", "10m", "--retention-interval", "1s")
+        now = int(time.time())
+        status, _, body = stack.post_events([
+            {"type": "pageview", "site": "r", "anonymous_id": "v1", "url": "https://r.test/" + p,
+             "ts": ts * 1000} for p, ts in (("old", max(now - 1800, now - now % 86400)),
+                                            ("new", now))])
+        self.assertEqual((status, body["accepted"]), (200, 2), body)
+        deadline = time.time() + 60
+        while subprocess.run(["sqlite3", db, "SELECT count(*) FROM retention WHERE granularity = "
+                              "'minute' AND scope = 'totals'"], capture_output=True,
+                             text=True).stdout.strip() != "1":
+            self.assertLess(time.time(), deadline, "no retention pass")
+            time.sleep(0.2)
+        r = subprocess.run(["node", "partial.mjs", url, "r", os.path.join(BUILD, "test-artifacts")],
+                           cwd=BROWSER_DIR, capture_output=True, text=True, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
 
 
 if __name__ == "__main__":
