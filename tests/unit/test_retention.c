@@ -130,7 +130,7 @@ static void test_each_window_deletes_its_own(void **state) {
 static void test_large_prune_is_chunked_and_shrinks_the_file(void **state) {
     (void)state;
     enum { PATHS = 5 * RETENTION_ROWS_PER_TXN + 7 };
-    char err[256], p[32];
+    char err[256], p[64];
     struct store *s;
     struct retention *r;
     long long pages_full, pages_after;
