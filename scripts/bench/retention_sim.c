@@ -95,6 +95,26 @@ static long long payload(sqlite3 *db, const char *g) {
     return one(db, sql);
 }
 
+#ifdef WITH_RETENTION
+/* A gauge of retention's last pass, from its /metrics text. */
+static double retention_gauge(const char *name) {
+    char *text = NULL, *at, line[128];
+    size_t len = 0;
+    double v = 0;
+    FILE *f = open_memstream(&text, &len);
+    retention_metrics(f);
+    fclose(f);
+    snprintf(line, sizeof(line), "\nactivity_aggregator_%s ", name); /* not its HELP line */
+    if ((at = strstr(text, line)))
+        v = atof(at + strlen(line));
+    free(text);
+    return v;
+}
+#endif
+
+/* The longest prune transaction and pass since the last report, ms. */
+static double longest_txn_ms, longest_pass_ms;
+
 static void report(const char *path, int day, long long events) {
     sqlite3 *db;
     char sql[256];
@@ -105,11 +125,13 @@ static void report(const char *path, int day, long long events) {
         snprintf(sql, sizeof(sql), "SELECT count(*) FROM counters WHERE granularity = '%s'", g[i]);
         rows[i] = one(db, sql);
     }
-    printf("%d\t%lld\t%lld\t%lld\t%lld\t%lld\t%lld\t%lld\t%lld\t%lld\n", day,
+    printf("%d\t%lld\t%lld\t%lld\t%lld\t%lld\t%lld\t%lld\t%lld\t%lld\t%.1f\t%.0f\n", day,
            one(db, "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()"),
            events, rows[0], rows[1], rows[2],
            one(db, "SELECT count(*) FROM sketches"),
-           payload(db, "minute"), payload(db, "hour"), payload(db, "day"));
+           payload(db, "minute"), payload(db, "hour"), payload(db, "day"), longest_txn_ms,
+           longest_pass_ms);
+    longest_txn_ms = longest_pass_ms = 0;
     fflush(stdout);
     sqlite3_close(db);
 }
@@ -160,7 +182,8 @@ int main(int argc, char **argv) {
     }
     ev = calloc((size_t)per_minute + 1, sizeof(*ev));
     printf("day\tfile_bytes\tevents\tminute_rows\thour_rows\tday_rows\tsketches\t"
-           "minute_payload\thour_payload\tday_payload\n");
+           "minute_payload\thour_payload\tday_payload\tlongest_prune_txn_ms\t"
+           "longest_pass_ms\n");
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (int day = 0; day < days; day++) {
         for (int m = 0; m < 1440; m++) {
@@ -213,8 +236,15 @@ int main(int argc, char **argv) {
             rollup_reset(r);
             events += per_minute;
 #ifdef WITH_RETENTION
-            if (m % 60 == 59 && retention_run(ret, minute_ms / 1000 + 60))
-                return 1;
+            if (m % 60 == 59) {
+                double txn, pass;
+                if (retention_run(ret, minute_ms / 1000 + 60))
+                    return 1;
+                txn = 1e3 * retention_gauge("retention_longest_transaction_seconds");
+                pass = 1e3 * retention_gauge("retention_pass_seconds");
+                longest_txn_ms = txn > longest_txn_ms ? txn : longest_txn_ms;
+                longest_pass_ms = pass > longest_pass_ms ? pass : longest_pass_ms;
+            }
 #endif
         }
         for (int i = 4; i < argc; i++)

@@ -45,20 +45,21 @@ echo "== $BASE (before compact sketches and retention), $BASE_DAYS days"
 
 python3 - "$work/new.tsv" "$work/base.tsv" "$DAYS" "$PER_DAY" <<'PY'
 import sys
-new = {int(r[0]): list(map(int, r)) for r in (l.split("\t") for l in open(sys.argv[1]).read().splitlines()[1:])}
-base = {int(r[0]): list(map(int, r)) for r in (l.split("\t") for l in open(sys.argv[2]).read().splitlines()[1:])}
+new = {int(r[0]): list(map(float, r)) for r in (l.split("\t") for l in open(sys.argv[1]).read().splitlines()[1:])}
+base = {int(r[0]): list(map(float, r)) for r in (l.split("\t") for l in open(sys.argv[2]).read().splitlines()[1:])}
 days, per_day = int(sys.argv[3]), int(sys.argv[4])
 b_last = max(base)
-b_rate = (base[b_last][1] - base[1][1]) / (b_last - 1)   # bytes a day once running
+# bytes a day once running (from the first day's end; from empty if that is all)
+b_rate = (base[b_last][1] - base[1][1]) / (b_last - 1) if b_last > 1 else base[1][1]
 b_at = lambda d: base[1][1] + b_rate * (d - 1)
 mb = lambda b: "%.1f" % (b / 1e6)
-print("\n| day | file, this tree | minute data (rows) | hour rows | day rows | file, %s (extrapolated past day %d) |" % ("before", b_last))
-print("|---:|---:|---:|---:|---:|---:|")
+print("\n| day | file | minute data (rows) | hour rows | day rows | longest prune transaction / pass | file before |")
+print("|---:|---:|---:|---:|---:|---:|---:|")
 for d in sorted(new):
     r = new[d]
-    print("| %d | %s MB | %s MB (%d) | %d | %d | %s MB%s |" % (
-        d, mb(r[1]), mb(r[7]), r[3], r[4], r[5], mb(base[d][1] if d in base else b_at(d)),
-        "" if d in base else " (extrapolated)"))
+    print("| %d | %s MB | %s MB (%d) | %d | %d | %.1f ms / %.0f ms | %s MB%s |" % (
+        d, mb(r[1]), mb(r[7]), r[3], r[4], r[5], r[10], r[11],
+        mb(base[d][1] if d in base else b_at(d)), "" if d in base else " (extrapolated)"))
 weeks = sorted(d for d in new if d % 7 == 0)
 if len(weeks) >= 2:
     a, b = new[weeks[-2]], new[weeks[-1]]

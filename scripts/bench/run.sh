@@ -7,6 +7,8 @@
 #   BENCH_CONNS     wrk connections (default 128)
 #   BENCH_AGG_EVENTS events pre-filled for the aggregator and export rows (default 600000)
 #   BENCH_TRIALS    runs of each aggregator and export row; the median is kept (default 3)
+#   BENCH_RETENTION_DAYS days of the disk-use simulation (default 30, about an
+#                   hour on 2 cores; 0 skips it): scripts/bench/retention_sim.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 secs=${BENCH_SECONDS:-10}
@@ -157,3 +159,10 @@ awk -v ng="$ng_rps" -v ng50="$ng_p50" -v ng99="$ng_p99" -v s="$s_rps" -v s50="$s
   printf "| POST to visible in counts at 10000 events/s, p50 / p95 ms | %d / %d | | | p95 <= 1000 | %s |\n", e50, e95, (e95 <= 1000 ? "yes" : "no")
   printf "| export, events/s to closed gzip files | %.0f | gzip -1 of the same NDJSON: %.0f | %.2f | >= 200000 | %s |\n", xe, g1, xe/g1, (xe >= 200000 ? "yes" : "no")
 }'
+
+# --- disk use over simulated days (README "Data retention and disk use") --
+days=${BENCH_RETENTION_DAYS:-30}
+if [ "$days" != 0 ]; then
+  echo
+  scripts/bench/retention_sim.sh "$days"
+fi
