@@ -152,6 +152,19 @@ static int next_site(struct retention *r, int which, char *site, size_t size) {
     return found;
 }
 
+/* Runs a bound DELETE ... LIMIT limit until it deletes fewer: each run is
+ * one transaction (bindings survive sqlite3_reset). */
+static int delete_in_chunks(struct retention *r, sqlite3_stmt *q, int limit, long *pruned,
+                            double *longest) {
+    long n;
+    do {
+        if ((n = run_timed(r, q, longest)) < 0)
+            return -1;
+        *pruned += n;
+    } while (n == limit);
+    return 0;
+}
+
 /* Step 2 for counters: per site, type and granularity, in bounded chunks. */
 static int prune_rows(struct retention *r, long pruned[], double *longest) {
     sqlite3_stmt *q = r->q[Q_PRUNE_ROWS];
@@ -161,22 +174,18 @@ static int prune_rows(struct retention *r, long pruned[], double *longest) {
             for (int g = 0; g < ROLLUP_GRAN_CNT; g++) {
                 int64_t totals = r->kept_from[g][RETENTION_TOTALS];
                 int64_t dims = r->kept_from[g][RETENTION_DIMS];
-                long n;
                 if (totals == INT64_MIN && dims == INT64_MIN)
                     continue;
-                do {
-                    sqlite3_bind_text(q, 1, site, -1, SQLITE_STATIC);
-                    sqlite3_bind_text(q, 2, types[t], -1, SQLITE_STATIC);
-                    sqlite3_bind_text(q, 3, rollup_granularity_name((enum rollup_granularity)g),
-                                      -1, SQLITE_STATIC);
-                    sqlite3_bind_int64(q, 4, totals > dims ? totals : dims);
-                    sqlite3_bind_int64(q, 5, totals);
-                    sqlite3_bind_int64(q, 6, dims);
-                    sqlite3_bind_int(q, 7, RETENTION_ROWS_PER_TXN);
-                    if ((n = run_timed(r, q, longest)) < 0)
-                        return -1;
-                    pruned[g] += n;
-                } while (n == RETENTION_ROWS_PER_TXN);
+                sqlite3_bind_text(q, 1, site, -1, SQLITE_STATIC);
+                sqlite3_bind_text(q, 2, types[t], -1, SQLITE_STATIC);
+                sqlite3_bind_text(q, 3, rollup_granularity_name((enum rollup_granularity)g), -1,
+                                  SQLITE_STATIC);
+                sqlite3_bind_int64(q, 4, totals > dims ? totals : dims);
+                sqlite3_bind_int64(q, 5, totals);
+                sqlite3_bind_int64(q, 6, dims);
+                sqlite3_bind_int(q, 7, RETENTION_ROWS_PER_TXN);
+                if (delete_in_chunks(r, q, RETENTION_ROWS_PER_TXN, &pruned[g], longest))
+                    return -1;
             }
     return 0;
 }
@@ -187,19 +196,15 @@ static int prune_sketches(struct retention *r, long pruned[], double *longest) {
     char site[1024] = "";
     while (next_site(r, Q_NEXT_SKETCH_SITE, site, sizeof(site)))
         for (int g = 0; g < ROLLUP_GRAN_CNT; g++) {
-            long n;
             if (r->kept_from[g][RETENTION_TOTALS] == INT64_MIN)
                 continue;
-            do {
-                sqlite3_bind_text(q, 1, site, -1, SQLITE_STATIC);
-                sqlite3_bind_text(q, 2, rollup_granularity_name((enum rollup_granularity)g), -1,
-                                  SQLITE_STATIC);
-                sqlite3_bind_int64(q, 3, r->kept_from[g][RETENTION_TOTALS]);
-                sqlite3_bind_int(q, 4, RETENTION_SKETCHES_PER_TXN);
-                if ((n = run_timed(r, q, longest)) < 0)
-                    return -1;
-                pruned[g] += n;
-            } while (n == RETENTION_SKETCHES_PER_TXN);
+            sqlite3_bind_text(q, 1, site, -1, SQLITE_STATIC);
+            sqlite3_bind_text(q, 2, rollup_granularity_name((enum rollup_granularity)g), -1,
+                              SQLITE_STATIC);
+            sqlite3_bind_int64(q, 3, r->kept_from[g][RETENTION_TOTALS]);
+            sqlite3_bind_int(q, 4, RETENTION_SKETCHES_PER_TXN);
+            if (delete_in_chunks(r, q, RETENTION_SKETCHES_PER_TXN, &pruned[g], longest))
+                return -1;
         }
     return 0;
 }
