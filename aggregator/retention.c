@@ -69,6 +69,8 @@ static struct {
 } figures = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static int granularity_index(const char *g) {
+    if (!g)
+        return -1;
     for (int i = 0; i < ROLLUP_GRAN_CNT; i++)
         if (!strcmp(g, rollup_granularity_name((enum rollup_granularity)i)))
             return i;
@@ -82,7 +84,8 @@ static double seconds_since(const struct timespec *t0) {
 }
 
 /* Steps q to its end as one transaction (autocommit), timing it into
- * *longest. sqlite3_changes() after it, or -1 on an error. */
+ * *longest (with any wait for the write lock: an upper bound on how long it
+ * held it). sqlite3_changes() after it, or -1 on an error. */
 static long run_timed(struct retention *r, sqlite3_stmt *q, double *longest) {
     struct timespec t0;
     int rc;
