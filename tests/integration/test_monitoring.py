@@ -42,15 +42,16 @@ class Monitoring(unittest.TestCase):
 
         st = Stack(partitions=1, brokers=1)
         try:
-            agg, agg_url = st.start_aggregator_with_url(st.path("c.db"))
+            agg, agg_url = st.start_aggregator_with_url(st.path("c.db"),
+                                                        "--retention-interval", "1s")
             exp, exp_url = start([BUILD + "/activity-export", "--brokers", st.brokers,
                                   "--out", st.path("export"), "--metrics-listen", "127.0.0.1:0"],
                                  st.path("export.log"))
             self.assertEqual(st.post_events(event())[0], 200)
             deadline = time.time() + 60
-            # assigned, and the aggregator's first retention pass has counted the file
+            # assigned, and a retention pass has measured the file with the event in it
             while not ("activity_aggregator_lag_messages{" in fetch(agg_url) and
-                       "activity_aggregator_db_bytes " in fetch(agg_url) and
+                       "activity_aggregator_oldest_bucket_seconds{" in fetch(agg_url) and
                        "activity_export_lag_messages{" in fetch(exp_url)):
                 self.assertLess(time.time(), deadline, "no assignment")
                 time.sleep(0.2)
