@@ -29,10 +29,11 @@ LDLIBS  += $(PKG_LIBS) -lpthread -lm
 LDFLAGS += $(LDFLAGS_SAN)
 
 COMMON_SRC := common/log.c common/config.c common/kafka.c common/timefmt.c common/fsutil.c \
-              common/utf8.c
+              common/utf8.c common/siphash.c
 SCHEMA_SRC := schema/event.c
 INGEST_SRC := ingest/main.c ingest/collector.c ingest/producer.c \
-              ingest/enrich.c ingest/metrics.c ingest/pixel.c common/http.c common/http_server.c
+              ingest/enrich.c ingest/metrics.c ingest/pixel.c ingest/visitor.c common/http.c \
+              common/http_server.c
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 LIB_OBJ := $(call obj,$(COMMON_SRC) $(SCHEMA_SRC)) $(BUILD)/obj/gen/version.o
@@ -53,7 +54,7 @@ UNIT_TESTS := $(BUILD)/tests/test_schema $(BUILD)/tests/test_timefmt \
               $(BUILD)/tests/test_hll $(BUILD)/tests/test_seen $(BUILD)/tests/test_store \
               $(BUILD)/tests/test_arena $(BUILD)/tests/test_utf8 $(BUILD)/tests/test_topic_rules \
               $(BUILD)/tests/test_canonical $(BUILD)/tests/test_counter_sink \
-              $(BUILD)/tests/test_retention
+              $(BUILD)/tests/test_retention $(BUILD)/tests/test_visitor
 TEST_TOOLS := $(BUILD)/tests/topic-dump $(BUILD)/tests/topic-produce
 BENCH_TOOLS := $(BUILD)/bench/producer-baseline $(BUILD)/bench/consumer-baseline
 
@@ -124,6 +125,7 @@ $(BUILD)/tests/test_retention: $(call obj,tests/unit/test_retention.c aggregator
                                  $(STORE_SRC) aggregator/rollup.c aggregator/canonical.c \
                                  aggregator/arena.c aggregator/hll.c) \
                                $(BUILD)/obj/gen/counters_sql.o $(LIB_OBJ)
+$(BUILD)/tests/test_visitor: $(call obj,tests/unit/test_visitor.c ingest/visitor.c) $(LIB_OBJ)
 $(BUILD)/tests/test_canonical: $(call obj,tests/unit/test_canonical.c aggregator/canonical.c \
                                  aggregator/rollup.c aggregator/arena.c aggregator/hll.c) $(LIB_OBJ)
 $(BUILD)/tests/test_counter_sink: $(call obj,tests/unit/test_counter_sink.c aggregator/counter_sink.c \

@@ -8,6 +8,7 @@
 #include "pixel.h"
 #include "timefmt.h"
 #include "utf8.h"
+#include "visitor.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -55,6 +56,7 @@ struct req {
     int64_t received_at_ms;
     char ip[64];
     int has_ip;
+    char full_ip[64]; /* whatever --ip says: only hashed into visitor ids */
     char ua[512];
     int has_ua;
     char *pixel_query; /* a rejected pixel's query, percent-encoded */
@@ -326,7 +328,7 @@ static void req_ingest_events(struct req *r, json_t *events, int64_t sent_at_ms)
     struct schema_context ctx = {r->received_at_ms, sent_at_ms,
                                  r->has_ua ? r->ua : NULL,
                                  r->has_ip ? r->ip : NULL,
-                                 enrich_is_bot(r->has_ua ? r->ua : NULL)};
+                                 enrich_is_bot(r->has_ua ? r->ua : NULL), NULL};
     json_t *rejected = json_array(), *not_counted = NULL, *ev;
     size_t i, n = json_array_size(events), accepted = 0;
     char errbuf[512];
@@ -335,6 +337,16 @@ static void req_ingest_events(struct req *r, json_t *events, int64_t sent_at_ms)
         struct schema_event out;
         const char *reason = NULL;
         const json_t *site = json_object_get(ev, "site");
+        char visitor[VISITOR_ID_LEN];
+
+        /* no id from the device (the default tracker keeps none): the day's */
+        ctx.anonymous_id = NULL;
+        if (json_is_string(site) && !json_object_get(ev, "anonymous_id") &&
+            !json_object_get(ev, "user_id")) {
+            visitor_id(r->c->o.salts, r->received_at_ms, json_string_value(site),
+                       r->full_ip[0] ? r->full_ip : NULL, r->has_ua ? r->ua : NULL, visitor);
+            ctx.anonymous_id = visitor;
+        }
 
         if (*r->c->o.sites && json_is_string(site) &&
             !http_list_contains(r->c->o.sites, json_string_value(site))) {
@@ -690,11 +702,13 @@ static void req_read_headers(struct req *r, const char *method) {
               : NULL;
     /* an X-Forwarded-For without an address: the connection's */
     if (!fwd || forwarded_client(fwd, c->o.trusted_proxies, client, sizeof(client)) ||
-        !(r->has_ip = enrich_ip_text(client, c->o.ip_mode, r->ip, sizeof(r->ip)) == 0)) {
+        enrich_ip_text(client, ENRICH_IP_KEEP, r->full_ip, sizeof(r->full_ip))) {
         ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-        r->has_ip = ci && enrich_ip_sockaddr(ci->client_addr, c->o.ip_mode, r->ip,
-                                             sizeof(r->ip)) == 0;
+        if (!ci || enrich_ip_sockaddr(ci->client_addr, ENRICH_IP_KEEP, r->full_ip,
+                                      sizeof(r->full_ip)))
+            r->full_ip[0] = '\0';
     }
+    r->has_ip = enrich_ip_text(r->full_ip, c->o.ip_mode, r->ip, sizeof(r->ip)) == 0;
 
     r->is_options = !strcmp(method, "OPTIONS");
     /* HEAD is answered as GET would be, without a body; the pixel's HEAD

@@ -34,6 +34,7 @@ struct collector_options {
     size_t deadletter_max_body; /* bytes of a bad body kept in dead letter */
     int64_t max_past_ms;        /* the aggregator's --max-past, for the answer */
     long ack_timeout_ms;        /* every request is answered by then */
+    struct visitor_salts *salts; /* ids for events that carry none (visitor.h) */
 };
 
 struct collector;

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "version.h"
+#include "visitor.h"
 
 #include <malloc.h>
 #include <signal.h>
@@ -35,10 +36,11 @@ static void on_signal(int sig) {
 int main(int argc, char **argv) {
     char *brokers = NULL, *listen = NULL, *topic_prefix = NULL, *path_prefix = NULL,
          *allow_origin = NULL, *sites = NULL, *ip_mode = NULL, *log_level = NULL,
-         *trusted_proxies = NULL;
+         *trusted_proxies = NULL, *salt_dir = NULL;
     long ack_timeout, max_body, max_batch, max_event, max_props, max_text, max_url,
         threads, deadletter_body, max_past, body_memory;
     struct http_limit_flags limit_flags = {0};
+    struct visitor_salts *salts = NULL;
     int trust_forwarded;
     const struct config_option opts[] = {
         {"brokers", CONFIG_STRING, "localhost:9092",
@@ -64,6 +66,12 @@ int main(int argc, char **argv) {
         {"ip", CONFIG_STRING, "truncate",
          "client IP in events: truncate (IPv4 /24, IPv6 /48), drop, or keep",
          &ip_mode, 0, 0, "truncate|drop|keep"},
+        {"visitor-salt-dir", CONFIG_STRING, "",
+         "an event without anonymous_id or user_id gets a visitor id that is a keyed hash of "
+         "site, client address and user agent with a random salt of the day, forgotten when "
+         "the day ends; this directory keeps the day's salt for every ingest process sharing "
+         "it and for restarts (empty: in memory, so several instances or a restart give one "
+         "visitor several ids that day)", &salt_dir, 0, 0, NULL},
         {"trust-forwarded", CONFIG_BOOL, "false",
          "take the client IP from X-Forwarded-For (only behind your own proxy): its "
          "rightmost address not in --trusted-proxies",
@@ -165,6 +173,11 @@ int main(int argc, char **argv) {
     co.deadletter_max_body = (size_t)deadletter_body;
     co.max_past_ms = (int64_t)max_past * 1000;
     co.ack_timeout_ms = ack_timeout;
+    if (!(co.salts = salts = visitor_salts_new(salt_dir, errbuf, sizeof(errbuf)))) {
+        fprintf(stderr, "activity-ingest: --visitor-salt-dir %s\n", errbuf);
+        rc = 2;
+        goto out;
+    }
     collector = collector_new(&co);
 
     conf = kafka_conf_new(brokers, producer_defaults, cfg.kafka_props, cfg.kafka_prop_cnt,
@@ -248,6 +261,7 @@ out:
         producer_close(producer, 0);
     if (collector)
         collector_free(collector);
+    visitor_salts_free(salts);
     config_free(&cfg);
     return rc;
 }

@@ -536,6 +536,8 @@ int schema_event_build(const struct schema_limits *lim, const json_t *in,
         if (check_field(lim, &fields[i], v, &vals[i], errbuf, errsize, reason))
             goto done;
     }
+    if (!vals[FIELD_ANON] && !vals[FIELD_USER] && ctx->anonymous_id)
+        vals[FIELD_ANON] = json_string(ctx->anonymous_id);
     if (!vals[FIELD_ANON] && !vals[FIELD_USER]) {
         snprintf(errbuf, errsize, "missing field 'anonymous_id' (or 'user_id')");
         *reason = SCHEMA_ERR_MISSING;

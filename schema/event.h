@@ -37,6 +37,9 @@ struct schema_context {
     const char *user_agent; /* NULL: not sent */
     const char *ip;         /* already truncated as configured; NULL: dropped */
     int bot;
+    /* the anonymous_id of an event that has neither it nor user_id; NULL:
+     * such an event is refused */
+    const char *anonymous_id;
 };
 
 struct schema_event {

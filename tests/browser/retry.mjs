@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // tracker.js keeps a batch the collector did not take (here: one 503) and
-// sends it again, same event_ids, with the next one. Usage: node retry.mjs WEB_URL
+// sends it again, same event_ids, with the next one; with data-persist it
+// keeps it in localStorage. Usage: node retry.mjs WEB_URL
 import { chromium } from 'playwright-core';
 
 const [webUrl] = process.argv.slice(2);
@@ -22,7 +23,7 @@ try {
       await route.continue();
   });
   const page = await context.newPage();
-  await page.goto(webUrl + 'demo/products.html');
+  await page.goto(webUrl + 'demo/products.html?persist');
   await page.waitForFunction(() => window.activity);
   await page.evaluate(() => window.activity.flush());
   await page.waitForFunction(() => (localStorage.getItem('activity_retry') || '[]') !== '[]');

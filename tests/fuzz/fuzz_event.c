@@ -26,7 +26,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         json_decref(root);
         return 0;
     }
-    struct schema_context ctx = {1795000000000LL, sent_at, "Mozilla/5.0 fuzz", "127.0.0.0", 0};
+    struct schema_context ctx = {1795000000000LL, sent_at, "Mozilla/5.0 fuzz", "127.0.0.0", 0,
+                                 NULL};
     json_array_foreach(events, i, ev) {
         struct schema_event out;
         const char *reason = NULL;

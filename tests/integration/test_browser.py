@@ -70,6 +70,17 @@ class Browser(unittest.TestCase):
                              capture_output=True, text=True)
         self.assertEqual(out.stdout.strip(), "0")
 
+    def test_default_tracker_stores_nothing_and_opt_out_stops_it(self):
+        stack, db, url = self.stack_with_web()
+        r = subprocess.run(["node", "privacy.mjs", url], cwd=BROWSER_DIR, capture_output=True,
+                           text=True, timeout=180)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        # 2 pageviews (one per browser context that sends) and 2 clicks, by
+        # one visitor: the collector's daily id, with no storage shared
+        self.assertEqual(self.summary(url, (2, 2, 0, 0)), (2, 2, 0, 0))
+        with urllib.request.urlopen(url + "api/v1/summary?site=demo", timeout=10) as resp:
+            self.assertEqual(json.load(resp)["uniques"], 1)
+
     def test_range_past_retention_is_marked_partial(self):
         # minutes kept 10 minutes: the last-hour view is partial, today is not
         stack, db, url = self.stack_with_web("--keep-minutes", "10m", "--retention-interval", "1s")

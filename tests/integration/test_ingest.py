@@ -7,14 +7,16 @@ import base64
 import gzip
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
 import uuid
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import BUILD, Stack, event  # noqa: E402
+from harness import BUILD, Stack, event, stop  # noqa: E402
 
 stack = None
 
@@ -262,9 +264,6 @@ class BadInput(unittest.TestCase):
         e = event()
         del e["url"]
         self.check_event_rejected(e, "missing_field", "missing field 'url'")
-        e = event()
-        del e["anonymous_id"]
-        self.check_event_rejected(e, "missing_field", "'anonymous_id'")
 
     def test_unknown_type_and_field(self):
         self.check_event_rejected(event("purchase"), "unknown_type", "'purchase'")
@@ -406,6 +405,55 @@ class ConfiguredPolicies(unittest.TestCase):
         evs = {m["event"]["event_id"]: m["event"] for m in self.s.dump("pageview")}
         self.assertNotIn("ip", evs[good["event_id"]])
         self.assertNotIn(other["event_id"], evs)
+
+
+class DailyVisitorIds(unittest.TestCase):
+    """An event without anonymous_id or user_id gets the day's keyed hash of
+    site, client address and user agent (ingest/visitor.h); with
+    --visitor-salt-dir the day's salt outlives a restart."""
+
+    def test_ids_made_in_ingest_for_events_without_one(self):
+        salts = tempfile.mkdtemp(prefix="activity-salts-")
+        self.addCleanup(shutil.rmtree, salts)
+        st = Stack(partitions=2, brokers=1, ingest_args=("--visitor-salt-dir", salts))
+        self.addCleanup(st.close)
+
+        def anonymous(**fields):
+            e = event(event_id=uid(), **fields)
+            del e["anonymous_id"]
+            return e
+        ev = [anonymous(), anonymous(), anonymous(site="blog.test"),
+              event(event_id=uid(), anonymous_id="from-the-device"),
+              anonymous(user_id="u-42")]
+        other_ua = anonymous()
+        day = time.strftime("%Y-%m-%d", time.gmtime())
+        self.assertEqual(st.post_events(ev)[0], 200)
+        self.assertEqual(st.post_events([other_ua], headers={"User-Agent": "Mozilla/5.0 (other)"})[0],
+                         200)
+        self.assertEqual(stop(st.ingest), 0)
+        st.start_ingest("--visitor-salt-dir", salts)  # a restart, the same day
+        after_restart = anonymous()
+        self.assertEqual(st.post_events([after_restart])[0], 200)
+        if time.strftime("%Y-%m-%d", time.gmtime()) != day:
+            self.skipTest("UTC midnight passed during the test: the ids changed, as they must")
+
+        got = {m["event"]["event_id"]: (m["event"].get("anonymous_id"), m["key"])
+               for m in st.dump("pageview")}
+        ids = [got[e["event_id"]][0] for e in ev + [other_ua, after_restart]]
+        self.assertRegex(ids[0], r"^d-[0-9a-f]{32}$")
+        self.assertEqual(ids[1], ids[0])        # one visitor, one id all day
+        self.assertEqual(ids[6], ids[0])        # also after the restart
+        self.assertNotEqual(ids[2], ids[0])     # another site
+        self.assertNotEqual(ids[5], ids[0])     # another browser
+        self.assertEqual(ids[3], "from-the-device")  # an id sent is kept
+        self.assertIsNone(ids[4])               # so is a user_id alone
+        self.assertEqual(got[ev[4]["event_id"]][1], "u-42")
+        for e in ev[:3]:
+            self.assertEqual(got[e["event_id"]][1], got[e["event_id"]][0])  # the Kafka key
+        # one salt, today's, readable by its owner only
+        files = os.listdir(salts)
+        self.assertEqual(files, ["salt-" + day])
+        self.assertEqual(os.stat(os.path.join(salts, files[0])).st_mode & 0o777, 0o600)
 
 
 if __name__ == "__main__":
