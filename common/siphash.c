@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "siphash.h"
 
+#include <string.h>
+
 #define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
 
 static void sip_round(struct siphash *s) {
@@ -22,8 +24,12 @@ static void sip_round(struct siphash *s) {
 
 static uint64_t load_le64(const uint8_t *p) {
     uint64_t v = 0;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(&v, p, 8); /* one load */
+#else
     for (int i = 7; i >= 0; i--)
         v = v << 8 | p[i];
+#endif
     return v;
 }
 
