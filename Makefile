@@ -29,7 +29,7 @@ LDLIBS  += $(PKG_LIBS) -lpthread -lm
 LDFLAGS += $(LDFLAGS_SAN)
 
 COMMON_SRC := common/log.c common/config.c common/kafka.c common/timefmt.c common/fsutil.c \
-              common/utf8.c common/siphash.c
+              common/utf8.c common/siphash.c common/csv.c
 SCHEMA_SRC := schema/event.c
 INGEST_SRC := ingest/main.c ingest/collector.c ingest/producer.c \
               ingest/enrich.c ingest/metrics.c ingest/pixel.c ingest/visitor.c common/http.c \

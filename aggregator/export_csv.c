@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "export_csv.h"
 
+#include "csv.h"
+
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,20 +26,6 @@ const char *export_csv_header(void) {
     return header;
 }
 
-static void put_field(FILE *f, const char *s) {
-    if (!strpbrk(s, ",\"\r\n")) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 int export_csv_row(const char *json, size_t len, char **row, size_t *rowlen) {
     json_t *root = json_loadb(json, len, 0, NULL);
     FILE *f;
@@ -52,14 +40,14 @@ int export_csv_row(const char *json, size_t len, char **row, size_t *rowlen) {
         if (i)
             fputc(',', f);
         if (json_is_string(v)) {
-            put_field(f, json_string_value(v));
+            csv_field(f, json_string_value(v), 0);
         } else if (json_is_integer(v)) {
             fprintf(f, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
         } else if (json_is_boolean(v)) {
             fputs(json_is_true(v) ? "true" : "false", f);
         } else if (v && !json_is_null(v)) {
             char *text = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
-            put_field(f, text ? text : "");
+            csv_field(f, text ? text : "", 0);
             free(text);
         }
     }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "api.h"
 
+#include "csv.h"
 #include "hll.h"
 #include "timefmt.h"
 #include "utf8.h"
@@ -194,14 +195,16 @@ json_t *api_summary(sqlite3 *db, const struct api_params *p, int64_t now, int *s
     sqlite3_stmt *st;
     json_t *out;
     struct hll *h;
+    int64_t bots = 0;
     int rc;
 
     if (need_site(p, errbuf, errsize) || parse_range(p, now, &from, &to, errbuf, errsize))
         return NULL;
     g = aligned_granularity(from, to);
     if (sqlite3_prepare_v2(db,
-                           "SELECT type, sum(n) FROM counts WHERE site = ?1 AND granularity = ?2 "
-                           "AND dim = '' AND bucket >= ?3 AND bucket < ?4 GROUP BY type",
+                           "SELECT type, bot, sum(n) FROM counters WHERE site = ?1 AND "
+                           "granularity = ?2 AND dim = '' AND bucket >= ?3 AND bucket < ?4 "
+                           "GROUP BY type, bot",
                            -1, &st, NULL))
         return db_failed(db, status, errbuf, errsize);
     sqlite3_bind_text(st, 1, p->site, -1, SQLITE_STATIC);
@@ -214,9 +217,14 @@ json_t *api_summary(sqlite3 *db, const struct api_params *p, int64_t now, int *s
         json_object_set_new(out, types[i], json_integer(0));
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         const char *type = (const char *)sqlite3_column_text(st, 0);
-        if (type && valid_type(type))
-            json_object_set_new(out, type, json_integer(sqlite3_column_int64(st, 1)));
+        if (!type || !valid_type(type))
+            continue;
+        if (!sqlite3_column_int(st, 1))
+            json_object_set_new(out, type, json_integer(sqlite3_column_int64(st, 2)));
+        else if (strcmp(type, "zero_result_search")) /* those are searches too */
+            bots += sqlite3_column_int64(st, 2);
     }
+    json_object_set_new(out, "bots", json_integer((json_int_t)bots));
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) {
         json_decref(out);
@@ -345,4 +353,33 @@ json_t *api_top(sqlite3 *db, const struct api_params *p, int64_t now, int *statu
                     (json_int_t)from, "to", (json_int_t)to, "items", items);
     set_partial(out, from, kept_from(db, aligned_granularity(from, to), "dims"));
     return out;
+}
+
+char *api_answer_csv(const json_t *answer, size_t *len) {
+    const json_t *items = json_object_get(answer, "items"), *row;
+    char *text = NULL, tsbuf[TIMEFMT_LEN];
+    FILE *f = open_memstream(&text, len);
+    size_t i;
+    if (!f)
+        abort();
+    if (items) {
+        fputs("dim,n\r\n", f);
+        json_array_foreach(items, i, row) {
+            csv_field(f, json_string_value(json_object_get(row, "dim")), 1);
+            fprintf(f, ",%lld\r\n", (long long)json_integer_value(json_object_get(row, "n")));
+        }
+    } else {
+        fputs("bucket,time,n\r\n", f);
+        json_array_foreach(json_object_get(answer, "points"), i, row) {
+            const json_t *n = json_array_get(row, 1);
+            json_int_t bucket = json_integer_value(json_array_get(row, 0));
+            timefmt_format((int64_t)bucket * 1000, tsbuf);
+            fprintf(f, "%lld,%s,", (long long)bucket, tsbuf);
+            if (json_is_integer(n))
+                fprintf(f, "%lld", (long long)json_integer_value(n));
+            fputs("\r\n", f);
+        }
+    }
+    fclose(f);
+    return text;
 }

@@ -43,4 +43,9 @@ json_t *api_timeseries(sqlite3 *db, const struct api_params *p, int64_t now, int
 json_t *api_top(sqlite3 *db, const struct api_params *p, int64_t now, int *status,
                 char *errbuf, size_t errsize);
 
+/* A top list or time series answer as CSV (header "dim,n" or
+ * "bucket,time,n"; a pruned bucket's n empty), its text ready for a
+ * spreadsheet (csv.h). malloc'd; *len its length. */
+char *api_answer_csv(const json_t *answer, size_t *len);
+
 #endif

@@ -83,12 +83,19 @@ static enum MHD_Result serve_api(struct MHD_Connection *conn, const char *url) {
     sqlite3 *db;
     int64_t now = time(NULL);
 
+    const char *format = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "format");
+    int csv = format && !strcmp(format, "csv");
+
     params_of(conn, &p);
     if (!strcmp(url, "/api/v1/live"))
         return live_serve(conn, p.site);
     if (strcmp(url, "/api/v1/sites") && strcmp(url, "/api/v1/summary") &&
         strcmp(url, "/api/v1/timeseries") && strcmp(url, "/api/v1/top"))
         return http_send_error(conn, 404, "no such API route", NULL);
+    if (format && !csv && strcmp(format, "json"))
+        return http_send_error(conn, 400, "format: must be json or csv", NULL);
+    if (csv && strcmp(url, "/api/v1/timeseries") && strcmp(url, "/api/v1/top"))
+        return http_send_error(conn, 400, "format: csv is for top and timeseries", NULL);
     if (!(db = api_db_open(db_path, errbuf, sizeof(errbuf))))
         return http_send_error(conn, 503, errbuf, NULL);
     if (!strcmp(url, "/api/v1/sites"))
@@ -106,8 +113,21 @@ static enum MHD_Result serve_api(struct MHD_Connection *conn, const char *url) {
         return http_send_error(conn, (unsigned)status, errbuf, NULL);
     }
     {
-        struct MHD_Response *resp = http_response_json(answer);
-        MHD_add_response_header(resp, "Cache-Control", "no-store");
+        struct MHD_Response *resp;
+        if (csv) {
+            size_t len;
+            char *text = api_answer_csv(answer, &len), disposition[128];
+            resp = http_response_bytes("text/csv; charset=utf-8", text, len);
+            free(text);
+            /* the type and route only: the site is client text */
+            snprintf(disposition, sizeof(disposition), "attachment; filename=\"%s-%s.csv\"",
+                     url + strlen("/api/v1/"), p.type);
+            MHD_add_response_header(resp, "Content-Disposition", disposition);
+            json_decref(answer);
+        } else {
+            resp = http_response_json(answer);
+            MHD_add_response_header(resp, "Cache-Control", "no-store");
+        }
         return http_queue(conn, 200, resp, NULL);
     }
 }

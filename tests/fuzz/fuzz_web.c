@@ -3,7 +3,7 @@
  * bytes into site, type, granularity, from, to and limit (absent when the
  * input ends first), and every API answer is computed from an empty
  * counters database made with the real schema. Checks: an error is valid
- * UTF-8 JSON text, and an answer encodes. */
+ * UTF-8 JSON text, and an answer encodes (as JSON and as CSV). */
 #include "api.h"
 #include "fuzz_check.h"
 
@@ -23,6 +23,10 @@ static void check_answer(json_t *answer, const char *errbuf) {
     if (!(text = json_dumps(answer, JSON_COMPACT)))
         abort();
     free(text);
+    if (json_object_get(answer, "items") || json_object_get(answer, "points")) {
+        size_t len;
+        free(api_answer_csv(answer, &len)); /* the format=csv answer */
+    }
     json_decref(answer);
 }
 

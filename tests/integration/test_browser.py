@@ -81,6 +81,34 @@ class Browser(unittest.TestCase):
         with urllib.request.urlopen(url + "api/v1/summary?site=demo", timeout=10) as resp:
             self.assertEqual(json.load(resp)["uniques"], 1)
 
+    def test_fresh_install_url_view_csv_bots_and_phone(self):
+        stack, db, url = self.stack_with_web()
+        err_path = stack.path("firstrun.err")
+        with open(err_path, "w") as err_file:
+            p = subprocess.Popen(["node", "firstrun.mjs", url,
+                                  os.path.join(BUILD, "test-artifacts")],
+                                 cwd=BROWSER_DIR, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                 stderr=err_file, text=True)
+        try:
+            line = p.stdout.readline()  # the first-run panel was checked
+            if line.strip() != "send":
+                p.kill()
+                with open(err_path) as f:
+                    self.fail("before any event: %s%s" % (line, f.read()))
+            now = int(time.time() * 1000)
+            ev = {"type": "pageview", "site": "fresh", "url": "https://fresh.test/landing", "ts": now}
+            self.assertEqual(stack.post_events([ev])[0], 200)
+            self.assertEqual(stack.post_events([ev], headers={"User-Agent": "curl/8.0"})[0], 200)
+            p.stdin.write("sent\n")
+            p.stdin.flush()
+            out = p.communicate(timeout=120)[0]
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        with open(err_path) as f:
+            self.assertEqual(p.returncode, 0, out + f.read())
+
     def test_range_past_retention_is_marked_partial(self):
         # minutes kept 10 minutes: the last-hour view is partial, today is not
         stack, db, url = self.stack_with_web("--keep-minutes", "10m", "--retention-interval", "1s")

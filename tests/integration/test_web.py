@@ -129,6 +129,26 @@ class Api(unittest.TestCase):
         status, t = self.api("top", site="s1", type="pageview", limit="1")
         self.assertEqual(t["items"], [{"dim": "/a", "n": 2}])
 
+    def test_csv_answers(self):
+        q = urllib.parse.urlencode({"site": "s1", "type": "pageview", "format": "csv"})
+        status, headers, body = get(self.url, "/api/v1/top?" + q)
+        self.assertEqual(status, 200)
+        self.assertEqual(headers["content-type"], "text/csv; charset=utf-8")
+        self.assertEqual(headers["content-disposition"], 'attachment; filename="top-pageview.csv"')
+        self.assertEqual(body, b"dim,n\r\n/a,2\r\n/b,1\r\n")
+        q = urllib.parse.urlencode({"site": "s1", "type": "pageview", "granularity": "minute",
+                                    "from": self.minute - 60, "to": self.minute + 60,
+                                    "format": "csv"})
+        status, headers, body = get(self.url, "/api/v1/timeseries?" + q)
+        self.assertEqual(status, 200)
+        iso = lambda t: time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(t))
+        self.assertEqual(body.decode(), "bucket,time,n\r\n%d,%s,0\r\n%d,%s,3\r\n" % (
+            self.minute - 60, iso(self.minute - 60), self.minute, iso(self.minute)))
+        for path, msg in (("summary?site=s1&format=csv", "format: csv is for top and timeseries"),
+                          ("top?site=s1&type=click&format=xml", "format: must be json or csv")):
+            status, _, body = get(self.url, "/api/v1/" + path)
+            self.assertEqual((status, json.loads(body)["error"]), (400, msg))
+
     def test_bad_parameters_are_400_naming_them(self):
         cases = [("summary", {}, "site"),
                  ("summary", {"site": "s1", "from": "yesterday"}, "from"),
@@ -351,6 +371,38 @@ class Tracker(unittest.TestCase):
         self.assertLessEqual(len(gzip.compress(body, 9)), 3072)
         status, h2, body = stack.request("GET", "/tracker.js", headers={"If-None-Match": h["etag"]})
         self.assertEqual((status, body), (304, b""))
+
+
+class BotsAndSpreadsheets(unittest.TestCase):
+    def test_bot_events_are_counted_apart_and_csv_cannot_run_formulas(self):
+        stack = Stack(partitions=1, brokers=1)
+        self.addCleanup(stack.close)
+        db = stack.path("counters.db")
+        agg = stack.start_aggregator(db)
+        self.addCleanup(stop, agg)
+        formula = "=HYPERLINK(\"http://evil.test\",\"click\")"
+        self.assertEqual(stack.post_events([event("click", site="b", target=formula),
+                                            event("click", site="b", target="-1")])[0], 200)
+        self.assertEqual(stack.post_events([event(site="b"), event("search", site="b")],
+                                           headers={"User-Agent": "curl/8.0"})[0], 200)
+        deadline = time.time() + 60
+        while subprocess.run(["sqlite3", db, "SELECT (SELECT coalesce(sum(n), 0) FROM counts WHERE "
+                              "granularity = 'day' AND dim = '') || '/' || (SELECT coalesce(sum(n), "
+                              "0) FROM bot_counts WHERE granularity = 'day' AND dim = '')"],
+                             capture_output=True, text=True).stdout.strip() != "2/2":
+            self.assertLess(time.time(), deadline, "the events were not counted")
+            time.sleep(0.2)
+        web, url = start_web(stack, db)
+        self.addCleanup(stop, web)
+        status, _, body = get(url, "/api/v1/summary?site=b")
+        s = json.loads(body)
+        self.assertEqual((s["pageview"], s["click"], s["search"], s["bots"]), (0, 2, 0, 2))
+        status, _, body = get(url, "/api/v1/top?site=b&type=click&format=csv")
+        rows = body.decode().split("\r\n")
+        self.assertEqual(rows[0], "dim,n")
+        # quoted, with a leading ' so that a spreadsheet shows it as text
+        self.assertEqual(sorted(rows[1:3]), sorted(['"\'-1",1', '"\'=HYPERLINK(""http://evil.test"",'
+                                                    '""click"")",1']))
 
 
 class Retention(unittest.TestCase):

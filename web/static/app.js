@@ -8,10 +8,14 @@
   var SVG = 'http://www.w3.org/2000/svg', TYPES = ['pageview', 'click', 'search'];
   var live = null, refreshing = false, again = false;
 
-  function api(path, params) {
-    var q = Object.keys(params).map(function (k) {
+  function query(params) {
+    return Object.keys(params).map(function (k) {
       return encodeURIComponent(k) + '=' + encodeURIComponent(params[k]);
     }).join('&');
+  }
+
+  function api(path, params) {
+    var q = query(params);
     return fetch('/api/v1/' + path + (q ? '?' + q : ''), { credentials: 'same-origin' })
       .then(function (r) {
         if (!r.ok) return r.json().then(function (e) { throw new Error(e.error || r.status); });
@@ -76,13 +80,22 @@
       var i = Math.round(t * (pts.length - 1) / Math.max(1, ticks - 1)), d = new Date(pts[i][0] * 1000);
       var label = g === 'day' ? d.toISOString().slice(5, 10) : d.toISOString().slice(11, 16);
       if (g === 'hour' && pts.length > 24) label = d.toISOString().slice(5, 10) + ' ' + label;
-      el('text', { x: x(i), y: H - 6, 'text-anchor': 'middle' }, svg).textContent = label;
+      /* the end labels inside the chart, not cut at its edges */
+      var anchor = t === 0 ? 'start' : t === ticks - 1 ? 'end' : 'middle';
+      el('text', { x: x(i), y: H - 6, 'text-anchor': anchor }, svg).textContent = label;
     }
-    /* a null point is a bucket retention deleted: the line stops there */
+    /* a null point is a bucket retention deleted, and a bucket that has not
+     * begun is no zero: the line stops at both; each point says its value */
+    var now = Date.now() / 1000;
     series.forEach(function (s) {
       var run = [];
-      s.points.concat([[0, null]]).forEach(function (p, i) {
-        if (p[1] !== null) return run.push(x(i).toFixed(1) + ',' + y(p[1]).toFixed(1));
+      s.points.concat([[Infinity, null]]).forEach(function (p, i) {
+        if (p[1] !== null && p[0] <= now) {
+          var dot = el('circle', { class: s.type, cx: x(i).toFixed(1), cy: y(p[1]).toFixed(1), r: 3 }, svg);
+          el('title', {}, dot).textContent = new Date(p[0] * 1000).toISOString().slice(0, 16)
+            .replace('T', ' ') + ' UTC: ' + fmt(p[1]) + ' ' + s.type + (p[1] == 1 ? '' : 's');
+          return run.push(x(i).toFixed(1) + ',' + y(p[1]).toFixed(1));
+        }
         if (run.length) el('polyline', { class: s.type, points: run.join(' ') }, svg);
         run = [];
       });
@@ -110,6 +123,9 @@
     var jobs = [api('summary', base).then(keep).then(function (s) {
       TYPES.concat(['uniques']).forEach(function (t) { $('card-' + t).textContent = fmt(s[t]); });
       $('card-active').textContent = fmt(s.active);
+      $('bots').hidden = !s.bots;
+      $('bots').textContent = fmt(s.bots) + (s.bots == 1 ? ' event' : ' events') +
+        ' from bots and crawlers in this range, left out of every figure on this page.';
     })];
     jobs.push(Promise.all(TYPES.map(function (t) {
       return api('timeseries', Object.assign({ type: t, granularity: r.granularity }, base)).then(keep);
@@ -118,7 +134,9 @@
       drawChart(series, r.granularity);
     }));
     TYPES.concat(['zero_result_search']).forEach(function (t) {
-      jobs.push(api('top', Object.assign({ type: t, limit: 10 }, base)).then(keep).then(function (top) {
+      var params = Object.assign({ type: t, limit: 10 }, base);
+      $('csv-' + t).href = '/api/v1/top?' + query(Object.assign({}, params, { limit: 1000, format: 'csv' }));
+      jobs.push(api('top', params).then(keep).then(function (top) {
         fillTable($('top-' + t), top.items);
       }));
     });
@@ -148,9 +166,26 @@
     live.onerror = function () { setStatus('reconnecting…', false); };
   }
 
+  /* The view lives in the URL (?site=...&range=...), so a link shows it again. */
+  function saveView() {
+    var q = query({ site: $('site').value, range: $('range').value });
+    history.replaceState(null, '', location.pathname + '?' + q);
+  }
+
+  /* A fresh install: the snippet to add, until the first event arrives. */
+  function firstRun(empty) {
+    $('first-run').hidden = !empty;
+    document.body.classList.toggle('empty', empty);
+    if (!empty) return;
+    $('snippet').textContent = '<script src="' + (window.ACTIVITY_COLLECTOR || '/') +
+      'tracker.js" data-site="' + location.hostname + '" async></script>';
+    setStatus('waiting for the first event', false);
+  }
+
   function loadSites() {
     return api('sites', {}).then(function (r) {
       var sel = $('site'), wanted = new URLSearchParams(location.search).get('site') || sel.value;
+      firstRun(!r.sites.length);
       if (r.sites.join() === Array.prototype.map.call(sel.options, function (o) { return o.value; }).join()) return;
       sel.textContent = '';
       r.sites.forEach(function (s) {
@@ -160,13 +195,17 @@
         sel.appendChild(o);
       });
       if (r.sites.indexOf(wanted) >= 0) sel.value = wanted;
+      saveView();
       connect();
       refresh();
     });
   }
 
-  $('site').addEventListener('change', function () { connect(); refresh(); });
-  $('range').addEventListener('change', refresh);
+  var wantedRange = new URLSearchParams(location.search).get('range');
+  if (wantedRange && $('range').querySelector('option[value="' + CSS.escape(wantedRange) + '"]'))
+    $('range').value = wantedRange;
+  $('site').addEventListener('change', function () { saveView(); connect(); refresh(); });
+  $('range').addEventListener('change', function () { saveView(); refresh(); });
   loadSites().catch(function (e) { setStatus('error: ' + e.message, false); });
   setInterval(function () { loadSites().catch(function () {}); }, 5000);
 })();

@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: Apache-2.0
+// Browser test of the dashboard on a fresh install: the first-run panel
+// with the tracker snippet until the first event, then the site; the view
+// kept in the URL; each table's CSV link; the line about bot events; and a
+// phone-sized screenshot. The caller sends the events when asked on stdout
+// ("send" then waits for a line on stdin). Usage: node firstrun.mjs WEB_URL ARTIFACT_DIR
+import { chromium } from 'playwright-core';
+import fs from 'node:fs';
+import path from 'node:path';
+import readline from 'node:readline';
+
+const [webUrl, artifacts] = process.argv.slice(2);
+const lines = readline.createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+function fail(msg) { throw new Error(msg); }
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--no-sandbox'],
+});
+try {
+  fs.mkdirSync(artifacts, { recursive: true });
+  const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+  await page.goto(webUrl);
+  await page.waitForFunction(() => !document.getElementById('first-run').hidden);
+  const snippet = await page.textContent('#snippet');
+  if (!/^<script src="http:\/\/127\.0\.0\.1:\d+\/tracker\.js" data-site="[^"]+" async><\/script>$/.test(snippet))
+    fail('snippet: ' + snippet);
+  if (!/waiting for the first event/.test(await page.textContent('#status')))
+    fail('status: ' + await page.textContent('#status'));
+  await page.screenshot({ path: path.join(artifacts, 'dashboard-first-run.png') });
+
+  console.log('send');
+  await lines.next();
+  // the sites are polled: the first event's site appears, the panel goes
+  await page.waitForFunction(() => document.getElementById('site').value === 'fresh', null,
+    { timeout: 30000 });
+  await page.waitForFunction(() => document.getElementById('first-run').hidden);
+  await page.waitForFunction(() => !document.getElementById('bots').hidden, null, { timeout: 30000 });
+  const bots = await page.textContent('#bots');
+  if (!/^1 event from bots/.test(bots)) fail('bots line: ' + bots);
+
+  // the view is in the URL, and a link to it shows it again
+  await page.selectOption('#range', 'week');
+  const url = page.url();
+  if (!/[?&]site=fresh(&|$)/.test(url) || !/[?&]range=week(&|$)/.test(url)) fail('url: ' + url);
+  const again = await browser.newPage();
+  await again.goto(url);
+  await again.waitForFunction(() => document.getElementById('site').value === 'fresh');
+  if (await again.$eval('#range', (s) => s.value) !== 'week') fail('the link lost the range');
+
+  // a table's CSV link gives its rows
+  await page.waitForFunction(() => document.getElementById('top-pageview').textContent.includes('/landing'));
+  const href = await page.$eval('#csv-pageview', (a) => a.href);
+  const csv = await page.evaluate((h) => fetch(h).then((r) => r.text()), href);
+  if (csv !== 'dim,n\r\n/landing,1\r\n') fail('csv: ' + JSON.stringify(csv));
+
+  // a phone: everything readable at 390 px, nothing wider than the screen
+  await page.setViewportSize({ width: 390, height: 844 });
+  const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+  if (wide > 390) fail('the page is ' + wide + ' px wide on a 390 px screen');
+  await page.screenshot({ path: path.join(artifacts, 'dashboard-phone.png'), fullPage: true });
+  console.log('ok');
+} finally {
+  await browser.close();
+}
