@@ -188,31 +188,24 @@ json_t *api_sites(sqlite3 *db, int *status, char *errbuf, size_t errsize) {
     return json_pack("{s:o}", "sites", sites);
 }
 
-json_t *api_summary(sqlite3 *db, const struct api_params *p, int64_t now, int *status,
-                    char *errbuf, size_t errsize) {
-    int64_t from, to;
-    const char *g;
+/* The figures of [from, to) into out: each type's count, bots, uniques, and
+ * whether retention left the range partial. 0, or -1 on a database error. */
+static int summary_figures(sqlite3 *db, const char *site, int64_t from, int64_t to, json_t *out) {
+    const char *g = aligned_granularity(from, to);
     sqlite3_stmt *st;
-    json_t *out;
     struct hll *h;
     int64_t bots = 0;
     int rc;
-
-    if (need_site(p, errbuf, errsize) || parse_range(p, now, &from, &to, errbuf, errsize))
-        return NULL;
-    g = aligned_granularity(from, to);
     if (sqlite3_prepare_v2(db,
                            "SELECT type, bot, sum(n) FROM counters WHERE site = ?1 AND "
                            "granularity = ?2 AND dim = '' AND bucket >= ?3 AND bucket < ?4 "
                            "GROUP BY type, bot",
                            -1, &st, NULL))
-        return db_failed(db, status, errbuf, errsize);
-    sqlite3_bind_text(st, 1, p->site, -1, SQLITE_STATIC);
+        return -1;
+    sqlite3_bind_text(st, 1, site, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, g, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, from);
     sqlite3_bind_int64(st, 4, to);
-    out = json_pack("{s:s,s:I,s:I,s:s}", "site", p->site, "from", (json_int_t)from, "to",
-                    (json_int_t)to, "granularity", g);
     for (int i = 0; i < TYPE_CNT; i++)
         json_object_set_new(out, types[i], json_integer(0));
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -224,18 +217,44 @@ json_t *api_summary(sqlite3 *db, const struct api_params *p, int64_t now, int *s
         else if (strcmp(type, "zero_result_search")) /* those are searches too */
             bots += sqlite3_column_int64(st, 2);
     }
-    json_object_set_new(out, "bots", json_integer((json_int_t)bots));
     sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
-        json_decref(out);
-        return db_failed(db, status, errbuf, errsize);
-    }
+    if (rc != SQLITE_DONE)
+        return -1;
+    json_object_set_new(out, "bots", json_integer((json_int_t)bots));
     if (!(h = calloc(1, sizeof(*h))))
         abort();
-    rc = merge_sketches(db, p->site, g, from, to, h);
+    rc = merge_sketches(db, site, g, from, to, h);
     json_object_set_new(out, "uniques", json_integer((json_int_t)llround(hll_estimate(h))));
+    free(h);
+    set_partial(out, from, kept_from(db, g, "totals"));
+    return rc;
+}
+
+json_t *api_summary(sqlite3 *db, const struct api_params *p, int64_t now, int *status,
+                    char *errbuf, size_t errsize) {
+    int64_t from, to;
+    json_t *out, *previous = NULL;
+    struct hll *h;
+    int rc;
+
+    if (need_site(p, errbuf, errsize) || parse_range(p, now, &from, &to, errbuf, errsize))
+        return NULL;
+    if (p->compare && strcmp(p->compare, "previous")) {
+        snprintf(errbuf, errsize, "compare: must be previous");
+        return NULL;
+    }
+    out = json_pack("{s:s,s:I,s:I,s:s}", "site", p->site, "from", (json_int_t)from, "to",
+                    (json_int_t)to, "granularity", aligned_granularity(from, to));
+    rc = summary_figures(db, p->site, from, to, out);
+    if (!rc && p->compare) { /* the period of equal length just before */
+        previous = json_pack("{s:I,s:I}", "from", (json_int_t)(2 * from - to), "to",
+                             (json_int_t)from);
+        json_object_set_new(out, "previous", previous);
+        rc = summary_figures(db, p->site, 2 * from - to, from, previous);
+    }
     /* active: the minute buckets that overlap the last five minutes */
-    memset(h, 0, sizeof(*h));
+    if (!(h = calloc(1, sizeof(*h))))
+        abort();
     rc |= merge_sketches(db, p->site, "minute", now - 300 - 59, now + 60, h);
     json_object_set_new(out, "active", json_integer((json_int_t)llround(hll_estimate(h))));
     free(h);
@@ -243,7 +262,6 @@ json_t *api_summary(sqlite3 *db, const struct api_params *p, int64_t now, int *s
         json_decref(out);
         return db_failed(db, status, errbuf, errsize);
     }
-    set_partial(out, from, kept_from(db, g, "totals"));
     return out;
 }
 

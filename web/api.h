@@ -23,7 +23,7 @@
 /* Every parameter's parsing happens here too, so the messages agree. A
  * parameter missing from the query string is NULL. */
 struct api_params {
-    const char *site, *type, *granularity, *from, *to, *limit;
+    const char *site, *type, *granularity, *from, *to, *limit, *compare;
 };
 
 /* Opens the counters file read-only (with a 5 s busy timeout). NULL with

@@ -36,7 +36,7 @@ static pthread_t timer;
 
 /* One SSE message with site's summary now (or the error in its place). */
 static char *summary_chunk(sqlite3 *conn, const char *site, size_t *len) {
-    struct api_params p = {site, NULL, NULL, NULL, NULL, NULL};
+    struct api_params p = {site, NULL, NULL, NULL, NULL, NULL, NULL};
     char errbuf[512], *text, *chunk = NULL;
     int status = 500;
     json_t *summary = conn ? api_summary(conn, &p, time(NULL), &status, errbuf, sizeof(errbuf))

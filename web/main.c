@@ -73,6 +73,7 @@ static void params_of(struct MHD_Connection *conn, struct api_params *p) {
     p->from = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "from");
     p->to = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "to");
     p->limit = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "limit");
+    p->compare = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "compare");
 }
 
 static enum MHD_Result serve_api(struct MHD_Connection *conn, const char *url) {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Browser test of the dashboard on a fresh install: the first-run panel
-// with the tracker snippet until the first event, then the site; the view
+// with the tracker snippet until the first event, then the site and its
+// change against the period before; the view
 // kept in the URL; each table's CSV link; the line about bot events; and a
 // phone-sized screenshot. The caller sends the events when asked on stdout
 // ("send" then waits for a line on stdin). Usage: node firstrun.mjs WEB_URL ARTIFACT_DIR
@@ -38,6 +39,9 @@ try {
   await page.waitForFunction(() => !document.getElementById('bots').hidden, null, { timeout: 30000 });
   const bots = await page.textContent('#bots');
   if (!/^1 event from bots/.test(bots)) fail('bots line: ' + bots);
+  // the cards compare with the period before (yesterday: nothing)
+  const delta = await page.textContent('#delta-pageview');
+  if (delta !== 'new vs the period before') fail('pageview change: ' + delta);
 
   // the view is in the URL, and a link to it shows it again
   await page.selectOption('#range', 'week');

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: activity-web's query parameters. The input is split at NUL
- * bytes into site, type, granularity, from, to and limit (absent when the
- * input ends first), and every API answer is computed from an empty
+ * bytes into site, type, granularity, from, to, limit and compare (absent
+ * when the input ends first), and every API answer is computed from an empty
  * counters database made with the real schema. Checks: an error is valid
  * UTF-8 JSON text, and an answer encodes (as JSON and as CSV). */
 #include "api.h"
@@ -31,7 +31,7 @@ static void check_answer(json_t *answer, const char *errbuf) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    const char *fields[6] = {NULL};
+    const char *fields[7] = {NULL};
     char *buf = malloc(size + 1), errbuf[1024];
     size_t off = 0;
     int status;
@@ -42,11 +42,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     memcpy(buf, data, size);
     buf[size] = '\0';
-    for (int i = 0; i < 6 && off <= size; i++) {
+    for (int i = 0; i < 7 && off <= size; i++) {
         fields[i] = buf + off;
         off += strlen(buf + off) + 1;
     }
-    struct api_params p = {fields[0], fields[1], fields[2], fields[3], fields[4], fields[5]};
+    struct api_params p = {fields[0], fields[1], fields[2], fields[3],
+                           fields[4], fields[5], fields[6]};
     status = 400;
     check_answer(api_summary(db, &p, 1795000000, &status, errbuf, sizeof(errbuf)), errbuf);
     status = 400;

@@ -105,6 +105,18 @@ class Api(unittest.TestCase):
         status, s = self.api("summary", site="s1", **{"from": str(day - 86400), "to": str(day)})
         self.assertEqual((s["pageview"], s["uniques"]), (0, 0))
 
+    def test_compare_with_the_previous_period(self):
+        for start, now_n, before_n in ((self.minute, 3, 0), (self.minute + 60, 0, 3)):
+            status, s = self.api("summary", site="s1", compare="previous",
+                                 **{"from": str(start), "to": str(start + 60)})
+            self.assertEqual(status, 200)
+            prev = s["previous"]
+            self.assertEqual((prev["from"], prev["to"]), (start - 60, start))
+            self.assertEqual((s["pageview"], prev["pageview"]), (now_n, before_n))
+            self.assertEqual(prev["uniques"], 3 if before_n else 0)
+        status, s = self.api("summary", site="s1", compare="last-year")
+        self.assertEqual((status, s["error"]), (400, "compare: must be previous"))
+
     def test_timeseries(self):
         status, t = self.api("timeseries", site="s1", type="pageview", granularity="minute",
                              **{"from": str(self.minute - 300), "to": str(self.minute + 120)})

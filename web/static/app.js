@@ -34,6 +34,13 @@
 
   function fmt(n) { return Number(n).toLocaleString('en-US'); }
 
+  /* against the period of equal length just before */
+  function change(now, before) {
+    if (!before) return now ? 'new vs the period before' : '';
+    var pct = Math.round(100 * (now - before) / before);
+    return (pct > 0 ? '+' : pct < 0 ? '−' : '±') + Math.abs(pct) + ' % vs the period before';
+  }
+
   function setStatus(text, isLive) {
     $('status').textContent = text;
     $('status').className = 'status' + (isLive ? ' live' : '');
@@ -120,8 +127,11 @@
     refreshing = true;
     var r = range(), base = { site: site, from: r.from, to: r.to }, answers = [];
     var keep = function (a) { answers.push(a); return a; };
-    var jobs = [api('summary', base).then(keep).then(function (s) {
-      TYPES.concat(['uniques']).forEach(function (t) { $('card-' + t).textContent = fmt(s[t]); });
+    var jobs = [api('summary', Object.assign({ compare: 'previous' }, base)).then(keep).then(function (s) {
+      TYPES.concat(['uniques']).forEach(function (t) {
+        $('card-' + t).textContent = fmt(s[t]);
+        $('delta-' + t).textContent = change(s[t], s.previous[t]);
+      });
       $('card-active').textContent = fmt(s.active);
       $('bots').hidden = !s.bots;
       $('bots').textContent = fmt(s.bots) + (s.bots == 1 ? ' event' : ' events') +
