@@ -69,8 +69,14 @@
     return e;
   }
 
+  var drawn = null; /* the chart's last arguments, to draw again at a new width */
+
   function drawChart(series, g) {
-    var svg = $('chart'), W = 900, H = 260, L = 50, B = 24, T = 10;
+    drawn = [series, g];
+    /* drawn at the width it is shown at, so its text stays readable on a phone */
+    var svg = $('chart'), W = Math.max(300, Math.round(svg.getBoundingClientRect().width) || 900);
+    var H = 260, L = 50, B = 24, T = 10;
+    svg.setAttribute('viewBox', '0 0 ' + W + ' ' + H);
     svg.textContent = '';
     var pts = series[0].points, max = 1;
     series.forEach(function (s) { s.points.forEach(function (p) { max = Math.max(max, p[1] || 0); }); });
@@ -82,7 +88,7 @@
       el('line', { x1: L, y1: y(v), x2: W - 10, y2: y(v), class: 'axis' }, svg);
       el('text', { x: L - 6, y: y(v) + 4, 'text-anchor': 'end' }, svg).textContent = fmt(v);
     });
-    var ticks = Math.min(6, pts.length);
+    var ticks = Math.min(Math.max(2, Math.floor(W / 130)), pts.length);
     for (var t = 0; t < ticks; t++) {
       var i = Math.round(t * (pts.length - 1) / Math.max(1, ticks - 1)), d = new Date(pts[i][0] * 1000);
       var label = g === 'day' ? d.toISOString().slice(5, 10) : d.toISOString().slice(11, 16);
@@ -214,6 +220,7 @@
   var wantedRange = new URLSearchParams(location.search).get('range');
   if (wantedRange && $('range').querySelector('option[value="' + CSS.escape(wantedRange) + '"]'))
     $('range').value = wantedRange;
+  window.addEventListener('resize', function () { if (drawn) drawChart(drawn[0], drawn[1]); });
   $('site').addEventListener('change', function () { saveView(); connect(); refresh(); });
   $('range').addEventListener('change', function () { saveView(); refresh(); });
   loadSites().catch(function (e) { setStatus('error: ' + e.message, false); });
