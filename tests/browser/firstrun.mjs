@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Browser test of the dashboard on a fresh install: the first-run panel
 // with the tracker snippet until the first event, then the site and its
-// change against the period before; the view
+// change against the period before; the view (a custom range too)
 // kept in the URL; each table's CSV link; the line about bot events; and a
 // phone-sized screenshot. The caller sends the events when asked on stdout
 // ("send" then waits for a line on stdin). Usage: node firstrun.mjs WEB_URL ARTIFACT_DIR
@@ -51,6 +51,23 @@ try {
   await again.goto(url);
   await again.waitForFunction(() => document.getElementById('site').value === 'fresh');
   if (await again.$eval('#range', (s) => s.value) !== 'week') fail('the link lost the range');
+
+  // a custom range of whole days, also kept in the URL
+  const day = (d) => new Date(Date.now() + d * 864e5).toISOString().slice(0, 10);
+  await page.selectOption('#range', 'custom');
+  await page.fill('#from', day(-1));
+  await page.fill('#to', day(0));
+  await page.dispatchEvent('#to', 'change');
+  await page.waitForFunction(() => /[?&]range=custom&from=[\d-]+&to=[\d-]+/.test(location.search));
+  await page.waitForFunction(() => document.getElementById('card-pageview').textContent === '1');
+  const custom = await browser.newPage();
+  await custom.goto(page.url());
+  await custom.waitForFunction(() => document.getElementById('card-pageview').textContent === '1');
+  const kept = await custom.evaluate(() => [document.getElementById('range').value,
+    document.getElementById('from').value, document.getElementById('to').value]);
+  if (JSON.stringify(kept) !== JSON.stringify(['custom', day(-1), day(0)]))
+    fail('the custom range link: ' + JSON.stringify(kept));
+  await page.selectOption('#range', 'week');
 
   // a table's CSV link gives its rows
   await page.waitForFunction(() => document.getElementById('top-pageview').textContent.includes('/landing'));

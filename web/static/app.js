@@ -28,8 +28,17 @@
     switch ($('range').value) {
       case 'hour': return { from: now - now % 60 - 3540, to: now - now % 60 + 60, granularity: 'minute' };
       case 'week': return { from: day - 6 * 86400, to: day + 86400, granularity: 'hour' };
+      case '30d': return { from: day - 29 * 86400, to: day + 86400, granularity: 'day' };
+      case 'custom': return customRange(day);
       default: return { from: day, to: day + 86400, granularity: 'hour' };
     }
+  }
+
+  /* whole UTC days, both ends included; hours up to a week, else days */
+  function customRange(day) {
+    var from = Date.parse($('from').value) / 1000, to = Date.parse($('to').value) / 1000 + 86400;
+    if (!(from < to)) { from = day; to = day + 86400; }
+    return { from: from, to: to, granularity: to - from <= 7 * 86400 ? 'hour' : 'day' };
   }
 
   function fmt(n) { return Number(n).toLocaleString('en-US'); }
@@ -184,7 +193,10 @@
 
   /* The view lives in the URL (?site=...&range=...), so a link shows it again. */
   function saveView() {
-    var q = query({ site: $('site').value, range: $('range').value });
+    var view = { site: $('site').value, range: $('range').value };
+    $('custom').hidden = view.range !== 'custom';
+    if (view.range === 'custom') { view.from = $('from').value; view.to = $('to').value; }
+    var q = query(view);
     history.replaceState(null, '', location.pathname + '?' + q);
   }
 
@@ -217,9 +229,16 @@
     });
   }
 
-  var wantedRange = new URLSearchParams(location.search).get('range');
+  var wanted = new URLSearchParams(location.search), wantedRange = wanted.get('range');
   if (wantedRange && $('range').querySelector('option[value="' + CSS.escape(wantedRange) + '"]'))
     $('range').value = wantedRange;
+  var today = new Date().toISOString().slice(0, 10);
+  $('from').value = wanted.get('from') || today;
+  $('to').value = wanted.get('to') || today;
+  $('custom').hidden = $('range').value !== 'custom';
+  ['from', 'to'].forEach(function (id) {
+    $(id).addEventListener('change', function () { saveView(); refresh(); });
+  });
   window.addEventListener('resize', function () { if (drawn) drawChart(drawn[0], drawn[1]); });
   $('site').addEventListener('change', function () { saveView(); connect(); refresh(); });
   $('range').addEventListener('change', function () { saveView(); refresh(); });
