@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,7 +52,8 @@ struct retention {
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t wake;
-    int running, stopping;
+    int running;
+    atomic_int stopping; /* a pass under way ends at its next transaction */
     long interval_secs;
 };
 
@@ -164,7 +166,7 @@ static int delete_in_chunks(struct retention *r, sqlite3_stmt *q, int limit, lon
         if ((n = run_timed(r, q, longest)) < 0)
             return -1;
         *pruned += n;
-    } while (n == limit);
+    } while (n == limit && !atomic_load(&r->stopping));
     return 0;
 }
 
