@@ -5,6 +5,7 @@
 #include "timefmt.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sqlite3.h>
@@ -65,7 +66,7 @@ static struct {
     int64_t rows[ROLLUP_GRAN_CNT][RETENTION_SCOPE_CNT];
     int64_t sketches[ROLLUP_GRAN_CNT], sketch_bytes[ROLLUP_GRAN_CNT];
     int64_t oldest[ROLLUP_GRAN_CNT]; /* INT64_MAX: nothing stored */
-    long pruned_rows[ROLLUP_GRAN_CNT], pruned_sketches[ROLLUP_GRAN_CNT];
+    int64_t pruned_rows[ROLLUP_GRAN_CNT], pruned_sketches[ROLLUP_GRAN_CNT];
     long passes, failures;
     double longest_txn, pass_seconds;
 } figures = {.lock = PTHREAD_MUTEX_INITIALIZER};
@@ -159,7 +160,7 @@ static int next_site(struct retention *r, int which, char *site, size_t size) {
 
 /* Runs a bound DELETE ... LIMIT limit until it deletes fewer: each run is
  * one transaction (bindings survive sqlite3_reset). */
-static int delete_in_chunks(struct retention *r, sqlite3_stmt *q, int limit, long *pruned,
+static int delete_in_chunks(struct retention *r, sqlite3_stmt *q, int limit, int64_t *pruned,
                             double *longest) {
     long n;
     do {
@@ -171,7 +172,7 @@ static int delete_in_chunks(struct retention *r, sqlite3_stmt *q, int limit, lon
 }
 
 /* Step 2 for counters: per site, type and granularity, in bounded chunks. */
-static int prune_rows(struct retention *r, long pruned[], double *longest) {
+static int prune_rows(struct retention *r, int64_t pruned[], double *longest) {
     sqlite3_stmt *q = r->q[Q_PRUNE_ROWS];
     char site[1024] = "";
     while (next_site(r, Q_NEXT_SITE, site, sizeof(site)))
@@ -196,7 +197,7 @@ static int prune_rows(struct retention *r, long pruned[], double *longest) {
 }
 
 /* Step 2 for sketches, which follow their granularity's totals. */
-static int prune_sketches(struct retention *r, long pruned[], double *longest) {
+static int prune_sketches(struct retention *r, int64_t pruned[], double *longest) {
     sqlite3_stmt *q = r->q[Q_PRUNE_SKETCHES];
     char site[1024] = "";
     while (next_site(r, Q_NEXT_SKETCH_SITE, site, sizeof(site)))
@@ -235,7 +236,8 @@ static int give_back_pages(struct retention *r, double *longest) {
 }
 
 /* Step 4: the sizes, published with the pass's totals. */
-static int measure(struct retention *r, const long pruned_rows[], const long pruned_sketches[],
+static int measure(struct retention *r, const int64_t pruned_rows[],
+                   const int64_t pruned_sketches[],
                    double longest, double took) {
     sqlite3_stmt *q;
     int64_t rows[ROLLUP_GRAN_CNT][RETENTION_SCOPE_CNT] = {{0}}, sketches[ROLLUP_GRAN_CNT] = {0};
@@ -289,7 +291,7 @@ static int measure(struct retention *r, const long pruned_rows[], const long pru
 }
 
 int retention_run(struct retention *r, int64_t now) {
-    long pruned_rows[ROLLUP_GRAN_CNT] = {0}, pruned_sketches[ROLLUP_GRAN_CNT] = {0};
+    int64_t pruned_rows[ROLLUP_GRAN_CNT] = {0}, pruned_sketches[ROLLUP_GRAN_CNT] = {0};
     double longest = 0;
     struct timespec t0;
     int rc;
@@ -310,9 +312,10 @@ int retention_run(struct retention *r, int64_t now) {
         pthread_mutex_unlock(&figures.lock);
         return -1;
     }
-    log_debug("retention: pruned %ld/%ld/%ld rows and %ld/%ld/%ld sketches (minute/hour/day); "
-              "longest transaction %.1f ms", pruned_rows[0], pruned_rows[1], pruned_rows[2],
-              pruned_sketches[0], pruned_sketches[1], pruned_sketches[2], longest * 1e3);
+    log_debug("retention: pruned %" PRId64 "/%" PRId64 "/%" PRId64 " rows and %" PRId64
+              "/%" PRId64 "/%" PRId64 " sketches (minute/hour/day); longest transaction %.1f ms",
+              pruned_rows[0], pruned_rows[1], pruned_rows[2], pruned_sketches[0],
+              pruned_sketches[1], pruned_sketches[2], longest * 1e3);
     return 0;
 }
 
@@ -383,6 +386,17 @@ void retention_close(struct retention *r) {
     free(r);
 }
 
+/* One metric with a line per granularity; INT64_MAX: no line. */
+static void per_granularity(FILE *f, const char *name, const char *type, const char *help,
+                            const int64_t v[ROLLUP_GRAN_CNT]) {
+    fprintf(f, "# HELP activity_aggregator_%s %s\n# TYPE activity_aggregator_%s %s\n", name,
+            help, name, type);
+    for (int g = 0; g < ROLLUP_GRAN_CNT; g++)
+        if (v[g] != INT64_MAX)
+            fprintf(f, "activity_aggregator_%s{granularity=\"%s\"} %lld\n", name,
+                    rollup_granularity_name((enum rollup_granularity)g), (long long)v[g]);
+}
+
 void retention_metrics(FILE *f) {
     pthread_mutex_lock(&figures.lock);
     fprintf(f, "# HELP activity_aggregator_retention_passes_total Retention passes done.\n"
@@ -392,16 +406,10 @@ void retention_metrics(FILE *f) {
                "# TYPE activity_aggregator_retention_failures_total counter\n"
                "activity_aggregator_retention_failures_total %ld\n",
             figures.passes, figures.failures);
-    fprintf(f, "# HELP activity_aggregator_pruned_rows_total Counter rows deleted by retention.\n"
-               "# TYPE activity_aggregator_pruned_rows_total counter\n");
-    for (int g = 0; g < ROLLUP_GRAN_CNT; g++)
-        fprintf(f, "activity_aggregator_pruned_rows_total{granularity=\"%s\"} %ld\n",
-                rollup_granularity_name((enum rollup_granularity)g), figures.pruned_rows[g]);
-    fprintf(f, "# HELP activity_aggregator_pruned_sketches_total Sketches deleted by "
-               "retention.\n# TYPE activity_aggregator_pruned_sketches_total counter\n");
-    for (int g = 0; g < ROLLUP_GRAN_CNT; g++)
-        fprintf(f, "activity_aggregator_pruned_sketches_total{granularity=\"%s\"} %ld\n",
-                rollup_granularity_name((enum rollup_granularity)g), figures.pruned_sketches[g]);
+    per_granularity(f, "pruned_rows_total", "counter", "Counter rows deleted by retention.",
+                    figures.pruned_rows);
+    per_granularity(f, "pruned_sketches_total", "counter", "Sketches deleted by retention.",
+                    figures.pruned_sketches);
     if (!figures.measured) { /* sizes only once a pass has counted them */
         pthread_mutex_unlock(&figures.lock);
         return;
@@ -424,25 +432,11 @@ void retention_metrics(FILE *f) {
             fprintf(f, "activity_aggregator_rows{granularity=\"%s\",scope=\"%s\"} %lld\n",
                     rollup_granularity_name((enum rollup_granularity)g), scope_names[sc],
                     (long long)figures.rows[g][sc]);
-    fprintf(f, "# HELP activity_aggregator_sketches Visitor sketches by granularity.\n"
-               "# TYPE activity_aggregator_sketches gauge\n");
-    for (int g = 0; g < ROLLUP_GRAN_CNT; g++)
-        fprintf(f, "activity_aggregator_sketches{granularity=\"%s\"} %lld\n",
-                rollup_granularity_name((enum rollup_granularity)g),
-                (long long)figures.sketches[g]);
-    fprintf(f, "# HELP activity_aggregator_sketch_bytes Stored size of the sketches "
-               "(sparse or dense).\n# TYPE activity_aggregator_sketch_bytes gauge\n");
-    for (int g = 0; g < ROLLUP_GRAN_CNT; g++)
-        fprintf(f, "activity_aggregator_sketch_bytes{granularity=\"%s\"} %lld\n",
-                rollup_granularity_name((enum rollup_granularity)g),
-                (long long)figures.sketch_bytes[g]);
-    fprintf(f, "# HELP activity_aggregator_oldest_bucket_seconds Start of the oldest bucket "
-               "stored, Unix seconds (absent: none).\n"
-               "# TYPE activity_aggregator_oldest_bucket_seconds gauge\n");
-    for (int g = 0; g < ROLLUP_GRAN_CNT; g++)
-        if (figures.oldest[g] != INT64_MAX)
-            fprintf(f, "activity_aggregator_oldest_bucket_seconds{granularity=\"%s\"} %lld\n",
-                    rollup_granularity_name((enum rollup_granularity)g),
-                    (long long)figures.oldest[g]);
+    per_granularity(f, "sketches", "gauge", "Visitor sketches by granularity.", figures.sketches);
+    per_granularity(f, "sketch_bytes", "gauge", "Stored size of the sketches (sparse or dense).",
+                    figures.sketch_bytes);
+    per_granularity(f, "oldest_bucket_seconds", "gauge",
+                    "Start of the oldest bucket stored, Unix seconds (absent: none).",
+                    figures.oldest);
     pthread_mutex_unlock(&figures.lock);
 }

@@ -3,23 +3,15 @@
 // tracker.js sends to a real ingest; a dashboard opened before any of it
 // must show exactly those counts without a reload, and a search text that
 // is HTML must stay text. Usage: node dashboard.mjs WEB_URL ARTIFACT_DIR
-import { chromium } from 'playwright-core';
+import { UA, fail, launch } from './browser.mjs';
 import fs from 'node:fs';
 import path from 'node:path';
 
 const [webUrl, artifacts] = process.argv.slice(2);
 const XSS = '<img src=x onerror=alert(1)>';
-// a desktop Chrome's user agent: "HeadlessChrome" would be flagged as a bot.
-// Set browser-wide too: sendBeacon requests ignore the context's override.
-const UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) ' +
-           'Chrome/156.0.0.0 Safari/537.36';
 
-function fail(msg) { throw new Error(msg); }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox', '--user-agent=' + UA],
-});
+const browser = await launch();
 try {
   fs.mkdirSync(artifacts, { recursive: true });
   const context = await browser.newContext({ userAgent: UA, viewport: { width: 1280, height: 1000 } });

@@ -5,19 +5,15 @@
 // kept in the URL; each table's CSV link; the line about bot events; and a
 // phone-sized screenshot. The caller sends the events when asked on stdout
 // ("send" then waits for a line on stdin). Usage: node firstrun.mjs WEB_URL ARTIFACT_DIR
-import { chromium } from 'playwright-core';
+import { fail, launch } from './browser.mjs';
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 
 const [webUrl, artifacts] = process.argv.slice(2);
 const lines = readline.createInterface({ input: process.stdin })[Symbol.asyncIterator]();
-function fail(msg) { throw new Error(msg); }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox'],
-});
+const browser = await launch();
 try {
   fs.mkdirSync(artifacts, { recursive: true });
   const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });

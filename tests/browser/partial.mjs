@@ -3,18 +3,14 @@
 // aggregator keeps says from when its figures are complete, and its chart
 // stops where the deleted buckets are instead of drawing them as zeros.
 // Usage: node partial.mjs WEB_URL SITE ARTIFACT_DIR
-import { chromium } from 'playwright-core';
+import { fail, launch } from './browser.mjs';
 import fs from 'node:fs';
 import path from 'node:path';
 
 const [webUrl, site, artifacts] = process.argv.slice(2);
 
-function fail(msg) { throw new Error(msg); }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox'],
-});
+const browser = await launch();
 try {
   fs.mkdirSync(artifacts, { recursive: true });
   const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });

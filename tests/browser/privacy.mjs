@@ -4,17 +4,10 @@
 // (no localStorage, sessionStorage or cookie); activity.optOut() stops all
 // sending until optIn(); with data-respect-dnt, Global Privacy Control
 // stops it. Prints the event_ids sent. Usage: node privacy.mjs WEB_URL
-import { chromium } from 'playwright-core';
-
+import { UA, fail, launch } from './browser.mjs';
 const [webUrl] = process.argv.slice(2);
-const UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) ' +
-           'Chrome/156.0.0.0 Safari/537.36';
-function fail(msg) { throw new Error(msg); }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox', '--user-agent=' + UA],
-});
+const browser = await launch();
 try {
   const context = await browser.newContext({ userAgent: UA });
   const sent = [];

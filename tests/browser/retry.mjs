@@ -2,15 +2,9 @@
 // tracker.js keeps a batch the collector did not take (here: one 503) and
 // sends it again, same event_ids, with the next one; with data-persist it
 // keeps it in localStorage. Usage: node retry.mjs WEB_URL
-import { chromium } from 'playwright-core';
-
+import { UA, launch } from './browser.mjs';
 const [webUrl] = process.argv.slice(2);
-const UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) ' +
-           'Chrome/156.0.0.0 Safari/537.36';
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox', '--user-agent=' + UA],
-});
+const browser = await launch();
 try {
   const context = await browser.newContext({ userAgent: UA });
   const posts = [];
