@@ -54,6 +54,7 @@ struct retention {
     pthread_mutex_t lock;
     pthread_cond_t wake;
     int running;
+    long passes; /* this connection's, to count rows every RETENTION_COUNT_EVERY */
     atomic_int stopping; /* a pass under way ends at its next transaction */
     long interval_secs;
 };
@@ -236,9 +237,8 @@ static int give_back_pages(struct retention *r, double *longest) {
 }
 
 /* Step 4: the sizes, published with the pass's totals. */
-static int measure(struct retention *r, const int64_t pruned_rows[],
-                   const int64_t pruned_sketches[],
-                   double longest, double took) {
+static int measure(struct retention *r, int count_rows, const int64_t pruned_rows[],
+                   const int64_t pruned_sketches[], double longest, double took) {
     sqlite3_stmt *q;
     int64_t rows[ROLLUP_GRAN_CNT][RETENTION_SCOPE_CNT] = {{0}}, sketches[ROLLUP_GRAN_CNT] = {0};
     int64_t sketch_bytes[ROLLUP_GRAN_CNT] = {0}, oldest[ROLLUP_GRAN_CNT];
@@ -246,6 +246,8 @@ static int measure(struct retention *r, const int64_t pruned_rows[],
     int rc;
     for (int g = 0; g < ROLLUP_GRAN_CNT; g++)
         oldest[g] = INT64_MAX;
+    if (!count_rows)
+        goto publish;
     q = r->q[Q_ROW_STATS];
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         int g = granularity_index((const char *)sqlite3_column_text(q, 0));
@@ -270,15 +272,20 @@ static int measure(struct retention *r, const int64_t pruned_rows[],
             oldest[g] = sqlite3_column_int64(q, 3);
     }
     sqlite3_reset(q);
-    if (rc != SQLITE_DONE || db_bytes < 0)
+    if (rc != SQLITE_DONE)
+        return -1;
+publish:
+    if (db_bytes < 0)
         return -1;
     pthread_mutex_lock(&figures.lock);
-    figures.measured = 1;
     figures.db_bytes = db_bytes;
-    memcpy(figures.rows, rows, sizeof(rows));
-    memcpy(figures.sketches, sketches, sizeof(sketches));
-    memcpy(figures.sketch_bytes, sketch_bytes, sizeof(sketch_bytes));
-    memcpy(figures.oldest, oldest, sizeof(oldest));
+    if (count_rows) {
+        figures.measured = 1;
+        memcpy(figures.rows, rows, sizeof(rows));
+        memcpy(figures.sketches, sketches, sizeof(sketches));
+        memcpy(figures.sketch_bytes, sketch_bytes, sizeof(sketch_bytes));
+        memcpy(figures.oldest, oldest, sizeof(oldest));
+    }
     for (int g = 0; g < ROLLUP_GRAN_CNT; g++) {
         figures.pruned_rows[g] += pruned_rows[g];
         figures.pruned_sketches[g] += pruned_sketches[g];
@@ -304,7 +311,8 @@ int retention_run(struct retention *r, int64_t now) {
     if (!rc)
         rc = give_back_pages(r, &longest);
     if (!rc)
-        rc = measure(r, pruned_rows, pruned_sketches, longest, seconds_since(&t0));
+        rc = measure(r, r->passes++ % RETENTION_COUNT_EVERY == 0, pruned_rows, pruned_sketches,
+                     longest, seconds_since(&t0));
     if (rc) {
         log_error("retention: %s (the next pass tries again)", sqlite3_errmsg(r->db));
         pthread_mutex_lock(&figures.lock);

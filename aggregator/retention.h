@@ -13,8 +13,10 @@
  *      RETENTION_ROWS_PER_TXN (sketches: RETENTION_SKETCHES_PER_TXN) per
  *      transaction, so a worker's flush waits for at most one of them;
  *   3. free pages are returned, RETENTION_PAGES_PER_TXN per transaction;
- *   4. the sizes the metrics show are counted (a read: WAL readers do not
- *      block the writers).
+ *   4. the file's size is read, and every RETENTION_COUNT_EVERY passes the
+ *      rows and sketches per granularity are counted for the metrics (a
+ *      read of whole tables: WAL readers do not block the writers, but its
+ *      cost grows with the file, a few seconds at ten million rows).
  * Exactly once is untouched: a prune writes no offset and no seen id, and a
  * flush reads kept_from in its own transaction and writes nothing before it
  * (store.c), so a bucket is either still counted exactly or reported
@@ -31,6 +33,7 @@
 #define RETENTION_ROWS_PER_TXN 2000
 #define RETENTION_SKETCHES_PER_TXN 200
 #define RETENTION_PAGES_PER_TXN 256
+#define RETENTION_COUNT_EVERY 6 /* 30 minutes at the default --retention-interval */
 
 enum retention_scope { RETENTION_TOTALS, RETENTION_DIMS, RETENTION_SCOPE_CNT };
 

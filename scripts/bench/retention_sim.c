@@ -10,11 +10,11 @@
  * pageviews over 5,000 paths, 20 % clicks over 200 targets, 8 % searches
  * (80,000 a day: 40,000 from 15,000 recurring queries, Zipf, and 40,000
  * seen once, new every day: about 50,000 distinct a day); 2 % bots; about
- * 5 events per visitor and day. Each simulated minute is one flush (the
- * real worker flushes every 500 ms: more, smaller transactions of the same
- * rows), and retention runs once per simulated hour (the worker: every 5
- * minutes, so its minute data is at most 5 minutes, not an hour, past the
- * window). */
+ * 5 events per visitor and day. Every 5 simulated minutes are one flush
+ * (the real worker flushes every 500 ms: more, smaller transactions that
+ * write the same rows and sketches), and retention runs once per simulated
+ * hour (the worker: every 5 minutes, so its minute data is at most 5
+ * minutes, not an hour, past the window). */
 #include "arena.h"
 #include "mix64.h"
 #include "store.h"
@@ -33,6 +33,7 @@
 #define TARGETS 200
 #define POPULAR_QUERIES 15000
 #define START 1764547200LL /* 2025-12-01T00:00:00Z */
+#define BATCH_MINUTES 5
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
 
@@ -180,18 +181,19 @@ int main(int argc, char **argv) {
         snprintf(site_names[i], sizeof(site_names[i]), "site-%03d.example", i);
         share[i] = sites.cdf[i] - (i ? sites.cdf[i - 1] : 0);
     }
-    ev = calloc((size_t)per_minute + 1, sizeof(*ev));
+    ev = calloc((size_t)per_minute * BATCH_MINUTES + 1, sizeof(*ev));
     printf("day\tfile_bytes\tevents\tminute_rows\thour_rows\tday_rows\tsketches\t"
            "minute_payload\thour_payload\tday_payload\tlongest_prune_txn_ms\t"
            "longest_pass_ms\n");
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (int day = 0; day < days; day++) {
-        for (int m = 0; m < 1440; m++) {
+        for (int m = 0; m < 1440; m += BATCH_MINUTES) {
             int64_t minute_ms = (START + (int64_t)day * 86400 + m * 60) * 1000;
+            int n_ev = per_minute * BATCH_MINUTES;
             size_t counted;
             char dim[96];
             arena_reset(&strings);
-            for (int i = 0; i < per_minute; i++) {
+            for (int i = 0; i < n_ev; i++) {
                 struct rollup_event *e = &ev[i];
                 uint64_t roll = rnd() % 100, id = (uint64_t)events + (uint64_t)i;
                 int site = zipf_draw(&sites), t = roll < 72 ? 0 : roll < 92 ? 1 : 2;
@@ -203,7 +205,8 @@ int main(int argc, char **argv) {
                 e->site = site_names[site];
                 e->type = types[t];
                 e->visitor = mix64((uint64_t)site << 40 ^ (uint64_t)day << 32 ^ rnd() % pool);
-                e->ts_ms = e->received_ms = minute_ms + (int64_t)(rnd() % 60000);
+                e->ts_ms = e->received_ms = minute_ms + (int64_t)(i / per_minute) * 60000 +
+                                            (int64_t)(rnd() % 60000);
                 e->bot = rnd() % 100 < 2;
                 if (t == 0)
                     snprintf(dim, sizeof(dim), "/products/item-%d", zipf_draw(&paths));
@@ -219,7 +222,7 @@ int main(int argc, char **argv) {
             }
             for (int t = 0; t < 3; t++) {
                 int n = 0;
-                for (int i = 0; i < per_minute; i++)
+                for (int i = 0; i < n_ev; i++)
                     n += ev[i].type == types[t];
                 /* -1: the first flush stores the partition's offset */
                 parts[t] = (struct consumer_partition){NULL, 0, events ? offsets[t] : -1,
@@ -228,17 +231,17 @@ int main(int argc, char **argv) {
             }
             parts[0].topic = "activity.pageview", parts[1].topic = "activity.click";
             parts[2].topic = "activity.search";
-            if (store_flush(s, parts, 3, ev, (size_t)per_minute, r, 3600000, &counted, err,
+            if (store_flush(s, parts, 3, ev, (size_t)n_ev, r, 3600000, &counted, err,
                             sizeof(err)) != STORE_OK) {
                 fprintf(stderr, "flush: %s\n", err);
                 return 1;
             }
             rollup_reset(r);
-            events += per_minute;
+            events += n_ev;
 #ifdef WITH_RETENTION
-            if (m % 60 == 59) {
+            if ((m + BATCH_MINUTES) % 60 == 0) {
                 double txn, pass;
-                if (retention_run(ret, minute_ms / 1000 + 60))
+                if (retention_run(ret, minute_ms / 1000 + BATCH_MINUTES * 60))
                     return 1;
                 txn = 1e3 * retention_gauge("retention_longest_transaction_seconds");
                 pass = 1e3 * retention_gauge("retention_pass_seconds");
