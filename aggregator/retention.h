@@ -30,9 +30,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define RETENTION_ROWS_PER_TXN 2000
-#define RETENTION_SKETCHES_PER_TXN 200
-#define RETENTION_PAGES_PER_TXN 256
+#define RETENTION_ROWS_PER_TXN 500
+#define RETENTION_SKETCHES_PER_TXN 100
+#define RETENTION_PAGES_PER_TXN 64
 #define RETENTION_COUNT_EVERY 6 /* 30 minutes at the default --retention-interval */
 
 enum retention_scope { RETENTION_TOTALS, RETENTION_DIMS, RETENTION_SCOPE_CNT };
