@@ -345,9 +345,13 @@ class Shutdown(unittest.TestCase):
             t = threading.Thread(target=lambda: waiting.update(
                 answer=stack.post_events(event(), headers={"Connection": "close"})[0]))
             t.start()
-            # in flight: the slow one, the waiting one and this /metrics
+            # in flight: the slow one, the waiting one and this /metrics; and the
+            # event produced, in librdkafka's queue (counted in flight alone, it
+            # may still be read when SIGTERM comes, and be answered 503: one CI
+            # run on a busy machine)
             wait_for("the event to wait on Kafka",
-                     lambda: metric(stack, "activity_ingest_requests_in_flight") >= 3)
+                     lambda: metric(stack, "activity_ingest_requests_in_flight") >= 3 and
+                     metric(stack, "activity_ingest_producer_queue_messages") >= 1)
             stack.ingest.send_signal(signal.SIGTERM)
 
             def refused():
