@@ -339,11 +339,7 @@ struct retention *retention_open(const char *path, const struct retention_keep *
     rc = sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READWRITE, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_busy_timeout(r->db, 10000); /* a flush is short; wait for it */
-        /* No checkpoints from here: a commit that crosses the WAL's limit
-         * runs one, copying what the workers wrote (600 ms at day 14 of
-         * the simulation), and the writer's own commits do that anyway. */
-        rc = sqlite3_exec(r->db, "PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0",
-                          NULL, NULL, NULL);
+        rc = sqlite3_exec(r->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
     }
     for (int i = 0; rc == SQLITE_OK && i < Q_CNT; i++)
         rc = sqlite3_prepare_v3(r->db, queries[i], -1, SQLITE_PREPARE_PERSISTENT, &r->q[i], NULL);
