@@ -41,9 +41,8 @@ LIB_OBJ := $(call obj,$(COMMON_SRC) $(SCHEMA_SRC)) $(BUILD)/obj/gen/version.o
 WORKER_SRC := aggregator/consumer.c aggregator/worker_metrics.c aggregator/canonical.c \
               aggregator/rollup.c aggregator/arena.c aggregator/hll.c common/http.c \
               common/http_server.c
-STORE_SRC := aggregator/store.c aggregator/seen.c
-AGGREGATOR_SRC := aggregator/main.c aggregator/counter_sink.c aggregator/retention.c $(STORE_SRC) \
-                  $(WORKER_SRC)
+STORE_SRC := aggregator/store.c aggregator/seen.c aggregator/retention.c
+AGGREGATOR_SRC := aggregator/main.c aggregator/counter_sink.c $(STORE_SRC) $(WORKER_SRC)
 EXPORT_SRC := aggregator/export_main.c aggregator/export_sink.c aggregator/export_ledger.c \
               aggregator/export_day.c aggregator/export_csv.c $(WORKER_SRC)
 
@@ -121,9 +120,8 @@ $(BUILD)/tests/test_seen: $(call obj,tests/unit/test_seen.c aggregator/seen.c) $
 $(BUILD)/tests/test_arena: $(call obj,tests/unit/test_arena.c aggregator/arena.c) $(LIB_OBJ)
 $(BUILD)/tests/test_store: $(call obj,tests/unit/test_store.c $(STORE_SRC) aggregator/rollup.c \
                              aggregator/canonical.c aggregator/arena.c aggregator/hll.c) $(BUILD)/obj/gen/counters_sql.o $(LIB_OBJ)
-$(BUILD)/tests/test_retention: $(call obj,tests/unit/test_retention.c aggregator/retention.c \
-                                 $(STORE_SRC) aggregator/rollup.c aggregator/canonical.c \
-                                 aggregator/arena.c aggregator/hll.c) \
+$(BUILD)/tests/test_retention: $(call obj,tests/unit/test_retention.c $(STORE_SRC) aggregator/rollup.c \
+                                 aggregator/canonical.c aggregator/arena.c aggregator/hll.c) \
                                $(BUILD)/obj/gen/counters_sql.o $(LIB_OBJ)
 $(BUILD)/tests/test_visitor: $(call obj,tests/unit/test_visitor.c ingest/visitor.c) $(LIB_OBJ)
 $(BUILD)/tests/test_canonical: $(call obj,tests/unit/test_canonical.c aggregator/canonical.c \

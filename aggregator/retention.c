@@ -26,7 +26,7 @@ enum { Q_KEEP, Q_KEPT_FROM, Q_NEXT_SITE, Q_NEXT_SKETCH_SITE, Q_PRUNE_ROWS, Q_PRU
 static const char *queries[Q_CNT] = {
     "INSERT INTO retention (granularity, scope, kept_from) VALUES (?1, ?2, ?3) "
     "ON CONFLICT DO UPDATE SET kept_from = max(kept_from, excluded.kept_from)",
-    "SELECT granularity, scope, kept_from FROM retention",
+    RETENTION_KEPT_FROM_SQL,
     "SELECT site FROM counters WHERE site > ?1 ORDER BY site LIMIT 1",
     "SELECT site FROM sketches WHERE site > ?1 ORDER BY site LIMIT 1",
     /* totals and dimensions have their own kept_from: ?4 is the later one */
@@ -72,14 +72,6 @@ static struct {
     double longest_txn, pass_seconds;
 } figures = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-static int granularity_index(const char *g) {
-    if (!g)
-        return -1;
-    for (int i = 0; i < ROLLUP_GRAN_CNT; i++)
-        if (!strcmp(g, rollup_granularity_name((enum rollup_granularity)i)))
-            return i;
-    return -1;
-}
 
 static double seconds_since(const struct timespec *t0) {
     struct timespec t1;
@@ -134,17 +126,23 @@ static int advance_kept_from(struct retention *r, int64_t now, double *longest) 
         *longest = seconds_since(&t0);
     if (rc != SQLITE_OK)
         return -1;
-    q = r->q[Q_KEPT_FROM];
+    return retention_read_kept_from(r->q[Q_KEPT_FROM], r->kept_from) == SQLITE_OK ? 0 : -1;
+}
+
+int retention_read_kept_from(sqlite3_stmt *q,
+                             int64_t kept_from[ROLLUP_GRAN_CNT][RETENTION_SCOPE_CNT]) {
+    int rc;
     for (int g = 0; g < ROLLUP_GRAN_CNT; g++)
-        r->kept_from[g][0] = r->kept_from[g][1] = INT64_MIN;
+        kept_from[g][RETENTION_TOTALS] = kept_from[g][RETENTION_DIMS] = INT64_MIN;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        int g = granularity_index((const char *)sqlite3_column_text(q, 0));
+        int g = rollup_granularity_parse((const char *)sqlite3_column_text(q, 0));
         const char *scope = (const char *)sqlite3_column_text(q, 1);
         if (g >= 0 && scope)
-            r->kept_from[g][!strcmp(scope, "dims")] = sqlite3_column_int64(q, 2);
+            kept_from[g][strcmp(scope, "dims") ? RETENTION_TOTALS : RETENTION_DIMS] =
+                sqlite3_column_int64(q, 2);
     }
     sqlite3_reset(q);
-    return rc == SQLITE_DONE ? 0 : -1;
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
 /* The site after `after` in a table (counters or sketches); 0 when none. */
@@ -250,7 +248,7 @@ static int measure(struct retention *r, int count_rows, const int64_t pruned_row
         goto publish;
     q = r->q[Q_ROW_STATS];
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        int g = granularity_index((const char *)sqlite3_column_text(q, 0));
+        int g = rollup_granularity_parse((const char *)sqlite3_column_text(q, 0));
         if (g < 0)
             continue;
         rows[g][sqlite3_column_int(q, 1) ? RETENTION_DIMS : RETENTION_TOTALS] =
@@ -263,7 +261,7 @@ static int measure(struct retention *r, int count_rows, const int64_t pruned_row
         return -1;
     q = r->q[Q_SKETCH_STATS];
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        int g = granularity_index((const char *)sqlite3_column_text(q, 0));
+        int g = rollup_granularity_parse((const char *)sqlite3_column_text(q, 0));
         if (g < 0)
             continue;
         sketches[g] = sqlite3_column_int64(q, 1);

@@ -27,6 +27,7 @@
 
 #include "rollup.h"
 
+#include <sqlite3.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -55,6 +56,13 @@ int retention_run(struct retention *r, int64_t now);
 void retention_start(struct retention *r, long interval_secs);
 /* Stops the thread (waiting for the transaction under way) and closes. */
 void retention_close(struct retention *r);
+
+/* Reads kept_from (INT64_MIN where nothing was pruned) with q, a prepared
+ * RETENTION_KEPT_FROM_SQL; a flush does this in its transaction (store.c).
+ * SQLite's result code. */
+#define RETENTION_KEPT_FROM_SQL "SELECT granularity, scope, kept_from FROM retention"
+int retention_read_kept_from(sqlite3_stmt *q,
+                             int64_t kept_from[ROLLUP_GRAN_CNT][RETENTION_SCOPE_CNT]);
 
 /* The last pass's figures as Prometheus lines (worker_metrics). */
 void retention_metrics(FILE *f);

@@ -13,6 +13,13 @@ const char *rollup_granularity_name(enum rollup_granularity g) {
     return names[g];
 }
 
+int rollup_granularity_parse(const char *name) {
+    /* the first letter tells them apart (a flush asks once per key) */
+    int g = !name ? -1 : name[0] == 'm' ? ROLLUP_MINUTE : name[0] == 'h' ? ROLLUP_HOUR
+                       : name[0] == 'd' ? ROLLUP_DAY : -1;
+    return g >= 0 && !strcmp(name, rollup_granularity_name((enum rollup_granularity)g)) ? g : -1;
+}
+
 int64_t rollup_bucket(enum rollup_granularity g, int64_t ts_ms) {
     static const int64_t secs[] = {60, 3600, 86400};
     int64_t s = ts_ms / 1000;

@@ -31,6 +31,8 @@ struct rollup_event {
 };
 
 const char *rollup_granularity_name(enum rollup_granularity g);
+/* The granularity named name ("minute", "hour", "day"); -1 for any other. */
+int rollup_granularity_parse(const char *name);
 /* Start of the bucket holding ts_ms, in Unix seconds. */
 int64_t rollup_bucket(enum rollup_granularity g, int64_t ts_ms);
 

@@ -2,6 +2,7 @@
 #include "store.h"
 
 #include "log.h"
+#include "retention.h"
 #include "seen.h"
 #include "timefmt.h"
 
@@ -31,7 +32,7 @@ static const char *queries[Q_CNT] = {
     "SELECT registers FROM sketches WHERE site = ?1 AND granularity = ?2 AND bucket = ?3",
     "INSERT OR REPLACE INTO sketches (site, granularity, bucket, registers, estimate) "
     "VALUES (?1, ?2, ?3, ?4, ?5)",
-    "SELECT granularity, scope, kept_from FROM retention",
+    RETENTION_KEPT_FROM_SQL,
 };
 
 /* One partition's dedup state: its ids in memory (loaded from seen_ids the
@@ -56,9 +57,8 @@ struct store {
     struct seen_part *parts;
     int part_cnt, part_cap, last_part;
     uint8_t *sketch_form; /* a sketch's stored form, HLL_REGISTERS bytes */
-    /* retention: buckets before these are deleted, so not written again;
-     * [granularity][0: totals and sketches, 1: per-dimension counts] */
-    int64_t kept_from[ROLLUP_GRAN_CNT][2];
+    /* retention: buckets before these are deleted, so not written again */
+    int64_t kept_from[ROLLUP_GRAN_CNT][RETENTION_SCOPE_CNT];
 };
 
 static void seen_part_free(struct seen_part *p) {
@@ -289,34 +289,12 @@ int store_offset(struct store *s, const char *topic, int32_t partition, int64_t 
     return STORE_ERROR;
 }
 
-/* The granularity index of "minute", "hour" or "day". */
-static int store_granularity(const char *g) {
-    return g[0] == 'm' ? ROLLUP_MINUTE : g[0] == 'h' ? ROLLUP_HOUR : ROLLUP_DAY;
-}
-
-/* Reads what retention deleted (in the flush's transaction, so a prune's
- * new kept_from is seen by every flush that commits after it). */
-static int store_load_kept_from(struct store *s) {
-    sqlite3_stmt *q = s->q[Q_KEPT_FROM];
-    int rc;
-    for (int g = 0; g < ROLLUP_GRAN_CNT; g++)
-        s->kept_from[g][0] = s->kept_from[g][1] = INT64_MIN;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        const char *g = (const char *)sqlite3_column_text(q, 0);
-        const char *scope = (const char *)sqlite3_column_text(q, 1);
-        if (g && scope)
-            s->kept_from[store_granularity(g)][!strcmp(scope, "dims")] =
-                sqlite3_column_int64(q, 2);
-    }
-    sqlite3_reset(q);
-    return rc == SQLITE_DONE ? SQLITE_OK : rc;
-}
-
 static int store_put_count(void *ctx, const char *site, const char *type, const char *gran,
                            int64_t bucket, const char *dim, int bot, int64_t n) {
     struct store *s = ctx;
     sqlite3_stmt *q = s->q[Q_COUNT];
-    if (bucket < s->kept_from[store_granularity(gran)][*dim != '\0'])
+    int scope = *dim ? RETENTION_DIMS : RETENTION_TOTALS;
+    if (bucket < s->kept_from[rollup_granularity_parse(gran)][scope])
         return SQLITE_OK; /* retention deleted this bucket: a late event's row would be
                              an incomplete figure where the web says there is none */
     sqlite3_bind_text(q, 1, site, -1, SQLITE_STATIC);
@@ -337,7 +315,7 @@ static int store_put_sketch(void *ctx, const char *site, const char *gran, int64
     double estimate;
     size_t len;
     int rc;
-    if (bucket < s->kept_from[store_granularity(gran)][0])
+    if (bucket < s->kept_from[rollup_granularity_parse(gran)][RETENTION_TOTALS])
         return SQLITE_OK;
     sqlite3_bind_text(get, 1, site, -1, SQLITE_STATIC);
     sqlite3_bind_text(get, 2, gran, -1, SQLITE_STATIC);
@@ -497,7 +475,9 @@ int store_flush(struct store *s, const struct consumer_partition *parts, int par
     if (rc == SQLITE_OK)
         rc = seen_parts_store(s, dedup_window_ms);
     if (rc == SQLITE_OK)
-        rc = store_load_kept_from(s);
+        /* in the transaction: a prune's new kept_from is seen by every
+         * flush that commits after it */
+        rc = retention_read_kept_from(s->q[Q_KEPT_FROM], s->kept_from);
     if (rc == SQLITE_OK)
         rc = rollup_foreach_count(deltas, store_put_count, s);
     if (rc == SQLITE_OK)
