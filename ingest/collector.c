@@ -331,20 +331,25 @@ static void req_ingest_events(struct req *r, json_t *events, int64_t sent_at_ms)
                                  enrich_is_bot(r->has_ua ? r->ua : NULL), NULL};
     json_t *rejected = json_array(), *not_counted = NULL, *ev;
     size_t i, n = json_array_size(events), accepted = 0;
-    char errbuf[512];
+    char errbuf[512], visitor[VISITOR_ID_LEN];
+    const char *visitor_site = NULL; /* the site visitor was made for */
 
     json_array_foreach(events, i, ev) {
         struct schema_event out;
         const char *reason = NULL;
         const json_t *site = json_object_get(ev, "site");
-        char visitor[VISITOR_ID_LEN];
 
-        /* no id from the device (the default tracker keeps none): the day's */
+        /* no id from the device (the default tracker keeps none): the day's,
+         * made once per site of the request (the address and user agent are
+         * the request's) */
         ctx.anonymous_id = NULL;
         if (json_is_string(site) && !json_object_get(ev, "anonymous_id") &&
             !json_object_get(ev, "user_id")) {
-            visitor_id(r->c->o.salts, r->received_at_ms, json_string_value(site),
-                       r->full_ip[0] ? r->full_ip : NULL, r->has_ua ? r->ua : NULL, visitor);
+            if (!visitor_site || strcmp(visitor_site, json_string_value(site))) {
+                visitor_site = json_string_value(site);
+                visitor_id(r->c->o.salts, r->received_at_ms, visitor_site,
+                           r->full_ip[0] ? r->full_ip : NULL, r->has_ua ? r->ua : NULL, visitor);
+            }
             ctx.anonymous_id = visitor;
         }
 
