@@ -188,6 +188,10 @@ int main(int argc, char **argv) {
     run.grace_ms = grace * 1000;
     export_sink_ops(run.sink, &ops);
     ops.tick = export_tick;
+    /* before the first line on stdout, which tells a supervisor (and the
+     * tests) it is up: a SIGTERM right after it must stop it cleanly */
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
     if (*metrics_listen && !(metrics = worker_metrics_start(metrics_listen, "activity_export",
                                                             export_metrics, errbuf,
                                                             sizeof(errbuf)))) {
@@ -205,8 +209,6 @@ int main(int argc, char **argv) {
                                    .topic_prefix = topic_prefix,
                                    .flush_ms = flush_ms,
                                    .flush_events = flush_events};
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
     log_info("version %s consuming %s.* as group %s into %s", activity_version, topic_prefix,
              group, out);
     rc = consumer_run(&co, &ops, &stop_requested);

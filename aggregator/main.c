@@ -118,6 +118,10 @@ int main(int argc, char **argv) {
         config_free(&cfg);
         return 1;
     }
+    /* before the first line on stdout, which tells a supervisor (and the
+     * tests) it is up: a SIGTERM right after it must stop it cleanly */
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
     if (*metrics_listen && !(metrics = worker_metrics_start(metrics_listen, "activity_aggregator",
                                                              aggregator_metrics, errbuf,
                                                              sizeof(errbuf)))) {
@@ -139,8 +143,6 @@ int main(int argc, char **argv) {
     co.beyond_end = !strcmp(beyond_end, "earliest") ? CONSUMER_BEYOND_END_EARLIEST
                     : !strcmp(beyond_end, "latest") ? CONSUMER_BEYOND_END_LATEST
                                                     : CONSUMER_BEYOND_END_HOLD;
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
     log_info("version %s consuming %s.* as group %s into %s", activity_version, topic_prefix,
              group, db);
     retention_start(retention, retention_interval);

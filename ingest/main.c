@@ -202,6 +202,11 @@ int main(int argc, char **argv) {
      * system when freed: a fixed threshold stops glibc from raising it after
      * the first large free and then keeping every large body's memory. */
     mallopt(M_MMAP_THRESHOLD, 64 * 1024);
+    /* before the first line on stdout, which tells a supervisor (and the
+     * tests) it is up: a SIGTERM right after it must stop it cleanly */
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    signal(SIGPIPE, SIG_IGN);
     server = http_server_start(&addr, &lim, collector_handle, collector, collector_completed,
                                errbuf, sizeof(errbuf));
     if (server)
@@ -229,9 +234,6 @@ int main(int argc, char **argv) {
                  topic_prefix);
     }
 
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
-    signal(SIGPIPE, SIG_IGN);
     /* a fatal Kafka error stops the collector as SIGTERM does (requests in
      * flight get their 503), then it exits 1; checked 5 times a second */
     while (!stop_requested && !kafka_fatal())

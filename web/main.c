@@ -350,14 +350,18 @@ int main(int argc, char **argv) {
         colon = strrchr(listen, ':');
         host_len = (int)(colon - listen);
         port = http_server_port(d);
-        printf("%s://%.*s:%d/\n", tls ? "https" : "http", host_len, listen, port);
-        fflush(stdout);
+        /* before the line that says it is up: a SIGTERM right after it must
+         * stop it cleanly */
         signal(SIGINT, on_signal);
         signal(SIGTERM, on_signal);
+        printf("%s://%.*s:%d/\n", tls ? "https" : "http", host_len, listen, port);
+        fflush(stdout);
         log_info("version %s serving %s on %.*s:%d", activity_version, db_path, host_len,
                  listen, port);
+        /* checked 5 times a second: pause() could miss a signal that came
+         * just before it, or went to one of the server's threads */
         while (!stop_requested)
-            pause();
+            usleep(200 * 1000);
         live_stop(); /* MHD may not stop with suspended connections */
         http_server_stop(d);
         rc = 0;
