@@ -32,16 +32,16 @@ COMMON_SRC := common/log.c common/config.c common/kafka.c common/timefmt.c commo
               common/utf8.c common/siphash.c common/csv.c
 SCHEMA_SRC := schema/event.c
 INGEST_SRC := ingest/main.c ingest/collector.c ingest/producer.c \
-              ingest/enrich.c ingest/metrics.c ingest/pixel.c ingest/visitor.c common/http.c \
+              ingest/enrich.c ingest/useragent.c ingest/metrics.c ingest/pixel.c ingest/visitor.c common/http.c \
               common/http_server.c
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 LIB_OBJ := $(call obj,$(COMMON_SRC) $(SCHEMA_SRC)) $(BUILD)/obj/gen/version.o
 
 WORKER_SRC := aggregator/consumer.c aggregator/worker_metrics.c aggregator/canonical.c \
-              aggregator/rollup.c aggregator/arena.c aggregator/hll.c common/http.c \
+              aggregator/rollup.c aggregator/urlparts.c aggregator/arena.c aggregator/hll.c common/http.c \
               common/http_server.c
-STORE_SRC := aggregator/store.c aggregator/seen.c aggregator/retention.c
+STORE_SRC := aggregator/store.c aggregator/seen.c aggregator/retention.c aggregator/visits.c
 AGGREGATOR_SRC := aggregator/main.c aggregator/counter_sink.c $(STORE_SRC) $(WORKER_SRC)
 EXPORT_SRC := aggregator/export_main.c aggregator/export_sink.c aggregator/export_ledger.c \
               aggregator/export_day.c aggregator/export_csv.c $(WORKER_SRC)
@@ -114,20 +114,20 @@ $(BUILD)/tests/test_config: $(call obj,tests/unit/test_config.c) $(LIB_OBJ)
 $(BUILD)/tests/test_utf8: $(call obj,tests/unit/test_utf8.c) $(LIB_OBJ)
 $(BUILD)/tests/test_topic_rules: $(call obj,tests/unit/test_topic_rules.c scripts/topic_rules.c) \
                                  $(LIB_OBJ)
-$(BUILD)/tests/test_enrich: $(call obj,tests/unit/test_enrich.c ingest/enrich.c) $(LIB_OBJ)
+$(BUILD)/tests/test_enrich: $(call obj,tests/unit/test_enrich.c ingest/enrich.c ingest/useragent.c) $(LIB_OBJ)
 $(BUILD)/tests/test_hll: $(call obj,tests/unit/test_hll.c aggregator/hll.c) $(LIB_OBJ)
 $(BUILD)/tests/test_seen: $(call obj,tests/unit/test_seen.c aggregator/seen.c) $(LIB_OBJ)
 $(BUILD)/tests/test_arena: $(call obj,tests/unit/test_arena.c aggregator/arena.c) $(LIB_OBJ)
 $(BUILD)/tests/test_store: $(call obj,tests/unit/test_store.c $(STORE_SRC) aggregator/rollup.c \
-                             aggregator/canonical.c aggregator/arena.c aggregator/hll.c) $(BUILD)/obj/gen/counters_sql.o $(LIB_OBJ)
+                             aggregator/canonical.c aggregator/urlparts.c aggregator/arena.c aggregator/hll.c) $(BUILD)/obj/gen/counters_sql.o $(LIB_OBJ)
 $(BUILD)/tests/test_retention: $(call obj,tests/unit/test_retention.c $(STORE_SRC) aggregator/rollup.c \
-                                 aggregator/canonical.c aggregator/arena.c aggregator/hll.c) \
+                                 aggregator/canonical.c aggregator/urlparts.c aggregator/arena.c aggregator/hll.c) \
                                $(BUILD)/obj/gen/counters_sql.o $(LIB_OBJ)
 $(BUILD)/tests/test_visitor: $(call obj,tests/unit/test_visitor.c ingest/visitor.c) $(LIB_OBJ)
-$(BUILD)/tests/test_canonical: $(call obj,tests/unit/test_canonical.c aggregator/canonical.c \
+$(BUILD)/tests/test_canonical: $(call obj,tests/unit/test_canonical.c aggregator/canonical.c aggregator/urlparts.c \
                                  aggregator/rollup.c aggregator/arena.c aggregator/hll.c) $(LIB_OBJ)
 $(BUILD)/tests/test_counter_sink: $(call obj,tests/unit/test_counter_sink.c aggregator/counter_sink.c \
-                                    $(STORE_SRC) aggregator/rollup.c aggregator/canonical.c \
+                                    $(STORE_SRC) aggregator/rollup.c aggregator/canonical.c aggregator/urlparts.c \
                                     aggregator/arena.c aggregator/hll.c) $(BUILD)/obj/gen/counters_sql.o $(LIB_OBJ)
 $(UNIT_TESTS):
 	@mkdir -p $(dir $@)
@@ -143,7 +143,7 @@ $(TEST_TOOLS) $(BENCH_TOOLS):
 # Fuzz targets (tests/fuzz), each with a seed corpus in tests/fuzz/corpus/.
 FUZZ_TARGETS := event pixel body canonical web
 FUZZERS := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_TARGETS))
-PARSER_OBJ = $(call obj,aggregator/canonical.c aggregator/rollup.c aggregator/arena.c \
+PARSER_OBJ = $(call obj,aggregator/canonical.c aggregator/urlparts.c aggregator/rollup.c aggregator/arena.c \
                         aggregator/hll.c)
 $(BUILD)/fuzz/fuzz_event: $(call obj,tests/fuzz/fuzz_event.c) $(PARSER_OBJ) $(LIB_OBJ)
 $(BUILD)/fuzz/fuzz_pixel: $(call obj,tests/fuzz/fuzz_pixel.c ingest/pixel.c) $(LIB_OBJ)

@@ -2,6 +2,7 @@
 #include "canonical.h"
 
 #include "timefmt.h"
+#include "urlparts.h"
 #include "utf8.h"
 
 #include <stdio.h>
@@ -10,9 +11,10 @@
 
 /* The fields the counters use; anything else is skipped. */
 enum { K_TYPE, K_EVENT_ID, K_SITE, K_ANON, K_USER, K_URL, K_TARGET, K_QUERY, K_TS,
-       K_RECEIVED, K_RESULTS, K_BOT, K_CNT };
+       K_RECEIVED, K_RESULTS, K_BOT, K_REFERRER, K_DEVICE, K_BROWSER, K_OS, K_CNT };
 static const char *keys[K_CNT] = {"type", "event_id", "site", "anonymous_id", "user_id", "url",
-                                  "target", "query", "ts", "received_at", "results", "bot"};
+                                  "target", "query", "ts", "received_at", "results", "bot",
+                                  "referrer", "device", "browser", "os"};
 
 #define MAX_STR 4096 /* longer strings are not canonical (the schema's limits are lower) */
 
@@ -199,18 +201,25 @@ static int skip_value(struct scan *s) {
     return 0;
 }
 
-/* The path of an http(s) URL, without query or fragment; "/" if none. */
-static char *url_path(struct arena *strings, const char *url) {
-    const char *p = strstr(url, "://");
-    p = p ? strchr(p + 3, '/') : NULL;
-    return p ? arena_strndup(strings, p, strcspn(p, "?#")) : arena_strndup(strings, "/", 1);
-}
-
 static int scan_literal(struct scan *s, const char *lit) {
     size_t n = strlen(lit);
     if ((size_t)(s->end - s->p) < n || memcmp(s->p, lit, n)) return -1;
     s->p += n;
     return 0;
+}
+
+/* The names ingest writes (useragent.h): a topic may carry anything, and
+ * these become dashboard rows, so only known names are kept. */
+static const char *devices[] = {"desktop", "mobile", "tablet", NULL};
+static const char *browsers[] = {"Chrome", "Safari", "Firefox", "Edge", "Samsung Internet",
+                                 "Opera", "Android WebView", NULL};
+static const char *systems[] = {"Windows", "macOS", "iOS", "Android", "Linux", "ChromeOS", NULL};
+
+static const char *canonical_name(const char *v, const char **names) {
+    for (; *names; names++)
+        if (!strcmp(v, *names))
+            return *names;
+    return "Other";
 }
 
 const char *canonical_topic_type(const char *topic) {
@@ -288,7 +297,11 @@ int canonical_parse(const char *json, size_t len, const char *topic_type, int64_
                                   "visitor id, ts, received_at or bot missing");
         return -1;
     }
-    if (!strcmp(vals[K_TYPE], "pageview") && have[K_URL]) {
+    if (!have[K_URL]) {
+        snprintf(errbuf, errsize, "not a canonical event: url missing");
+        return -1;
+    }
+    if (!strcmp(vals[K_TYPE], "pageview")) {
         ev->type = "pageview";
         dim = vals[K_URL];
     } else if (!strcmp(vals[K_TYPE], "click") && have[K_TARGET]) {
@@ -307,8 +320,10 @@ int canonical_parse(const char *json, size_t len, const char *topic_type, int64_
         snprintf(errbuf, errsize, "a %s event on a %s topic", ev->type, topic_type);
         return -1;
     }
-    if (strpbrk(vals[K_SITE], "\x1e\x1f") || strpbrk(dim, "\x1e\x1f")) {
-        snprintf(errbuf, errsize, "site or dimension has control characters");
+    if (strpbrk(vals[K_SITE], "\x1e\x1f") || strpbrk(dim, "\x1e\x1f") ||
+        strpbrk(vals[K_URL], "\x1e\x1f") ||
+        (have[K_REFERRER] && strpbrk(vals[K_REFERRER], "\x1e\x1f"))) {
+        snprintf(errbuf, errsize, "site, dimension or a URL has control characters");
         return -1;
     }
     if (timefmt_parse(vals[K_TS], &ev->ts_ms) || timefmt_parse(vals[K_RECEIVED], &ev->received_ms)) {
@@ -322,7 +337,17 @@ int canonical_parse(const char *json, size_t len, const char *topic_type, int64_
         return -1;
     }
     ev->site = arena_strndup(strings, vals[K_SITE], strlen(vals[K_SITE]));
-    ev->dim = ev->type[0] == 'p' ? url_path(strings, dim) : arena_strndup(strings, dim, strlen(dim));
+    ev->page = urlparts_path(strings, vals[K_URL]);
+    ev->dim = ev->type[0] == 'p' ? ev->page : arena_strndup(strings, dim, strlen(dim));
+    ev->source = urlparts_source(strings, have[K_REFERRER] ? vals[K_REFERRER] : NULL, vals[K_URL]);
+    ev->utm_source = urlparts_param(strings, vals[K_URL], "utm_source");
+    ev->utm_medium = urlparts_param(strings, vals[K_URL], "utm_medium");
+    ev->utm_campaign = urlparts_param(strings, vals[K_URL], "utm_campaign");
+    /* ingest's own names (useragent.h); anything else, or none (events
+     * made before ingest classified user agents), counts as "Other" */
+    ev->device = have[K_DEVICE] ? canonical_name(vals[K_DEVICE], devices) : "Other";
+    ev->browser = have[K_BROWSER] ? canonical_name(vals[K_BROWSER], browsers) : "Other";
+    ev->os = have[K_OS] ? canonical_name(vals[K_OS], systems) : "Other";
     {
         const char *v = have[K_ANON] ? vals[K_ANON] : vals[K_USER];
         ev->visitor = hll_hash(v, strlen(v));

@@ -33,7 +33,8 @@ int main(int argc, char **argv) {
     char *brokers = NULL, *instance_id = NULL, *beyond_end = NULL, *db = NULL, *group = NULL, *topic_prefix = NULL, *metrics_listen = NULL,
          *log_level = NULL;
     long flush_ms, flush_events, dedup_window, max_future, max_past;
-    long keep_minutes, keep_minute_dims, keep_hours, keep_days, retention_interval;
+    long keep_minutes, keep_minute_dims, keep_hours, keep_days, retention_interval,
+        visit_timeout;
     const struct config_option opts[] = {
         {"brokers", CONFIG_STRING, "localhost:9092",
          "Kafka bootstrap servers, host:port[,host:port...]", &brokers, 0, 0, NULL},
@@ -71,6 +72,10 @@ int main(int argc, char **argv) {
          "hour with a year before)", &keep_hours, 0, 36500L * 86400, NULL},
         {"keep-days", CONFIG_DURATION, "forever", "how long day buckets are kept",
          &keep_days, 0, 36500L * 86400, NULL},
+        {"visit-timeout", CONFIG_DURATION, "30m",
+         "a visit ends after this long without an event from its visitor (the next one "
+         "starts a new visit); its state is kept twice as long", &visit_timeout, 60,
+         86400, NULL},
         {"retention-interval", CONFIG_DURATION, "5m",
          "how often expired buckets are deleted and the file shrunk (also when sizes for "
          "/metrics are counted)", &retention_interval, 1, 86400, NULL},
@@ -109,9 +114,11 @@ int main(int argc, char **argv) {
         config_free(&cfg);
         return 1;
     }
+    store_set_visit_timeout(store, visit_timeout * 1000);
     keep = (struct retention_keep){{{keep_minutes, keep_minute_dims},
                                     {keep_hours, keep_hours},
-                                    {keep_days, keep_days}}};
+                                    {keep_days, keep_days}},
+                                   2 * visit_timeout * 1000};
     if (!(retention = retention_open(db, &keep, errbuf, sizeof(errbuf)))) {
         fprintf(stderr, "activity-aggregator: --db %s\n", errbuf);
         store_close(store);

@@ -3,6 +3,7 @@
 
 #include "log.h"
 #include "timefmt.h"
+#include "visits.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -14,14 +15,13 @@
 #include <time.h>
 
 static const char *const scope_names[] = {"totals", "dims"};
-static const char *const types[] = {"pageview", "click", "search", "zero_result_search"};
-#define TYPE_CNT 4
 #define DIGITS(n) #n
 #define TEXT_OF(n) DIGITS(n)
 #define PAGES_PER_TXN TEXT_OF(RETENTION_PAGES_PER_TXN)
 
 enum { Q_KEEP, Q_KEPT_FROM, Q_NEXT_SITE, Q_NEXT_SKETCH_SITE, Q_PRUNE_ROWS, Q_PRUNE_SKETCHES,
-       Q_FREE_PAGES, Q_VACUUM, Q_ROW_STATS, Q_SKETCH_STATS, Q_PAGES, Q_CNT };
+       Q_FREE_PAGES, Q_VACUUM, Q_ROW_STATS, Q_SKETCH_STATS, Q_PAGES, Q_PRUNE_VISITS,
+       Q_VISIT_ROWS, Q_CNT };
 
 static const char *queries[Q_CNT] = {
     "INSERT INTO retention (granularity, scope, kept_from) VALUES (?1, ?2, ?3) "
@@ -43,6 +43,8 @@ static const char *queries[Q_CNT] = {
     "GROUP BY 1",
     "SELECT (SELECT page_count FROM pragma_page_count()) * "
     "(SELECT page_size FROM pragma_page_size())",
+    VISITS_PRUNE_SQL,
+    "SELECT count(*) FROM visits",
 };
 
 struct retention {
@@ -68,6 +70,7 @@ static struct {
     int64_t sketches[ROLLUP_GRAN_CNT], sketch_bytes[ROLLUP_GRAN_CNT];
     int64_t oldest[ROLLUP_GRAN_CNT]; /* INT64_MAX: nothing stored */
     int64_t pruned_rows[ROLLUP_GRAN_CNT], pruned_sketches[ROLLUP_GRAN_CNT];
+    int64_t visits, pruned_visits; /* visit state rows (visits.h) */
     long passes, failures;
     double longest_txn, pass_seconds;
 } figures = {.lock = PTHREAD_MUTEX_INITIALIZER};
@@ -175,14 +178,14 @@ static int prune_rows(struct retention *r, int64_t pruned[], double *longest) {
     sqlite3_stmt *q = r->q[Q_PRUNE_ROWS];
     char site[1024] = "";
     while (next_site(r, Q_NEXT_SITE, site, sizeof(site)))
-        for (int t = 0; t < TYPE_CNT; t++)
+        for (int t = 0; t < ROLLUP_TYPE_CNT; t++)
             for (int g = 0; g < ROLLUP_GRAN_CNT; g++) {
                 int64_t totals = r->kept_from[g][RETENTION_TOTALS];
                 int64_t dims = r->kept_from[g][RETENTION_DIMS];
                 if (totals == INT64_MIN && dims == INT64_MIN)
                     continue;
                 sqlite3_bind_text(q, 1, site, -1, SQLITE_STATIC);
-                sqlite3_bind_text(q, 2, types[t], -1, SQLITE_STATIC);
+                sqlite3_bind_text(q, 2, rollup_type_name(t), -1, SQLITE_STATIC);
                 sqlite3_bind_text(q, 3, rollup_granularity_name((enum rollup_granularity)g), -1,
                                   SQLITE_STATIC);
                 sqlite3_bind_int64(q, 4, totals > dims ? totals : dims);
@@ -214,6 +217,16 @@ static int prune_sketches(struct retention *r, int64_t pruned[], double *longest
     return 0;
 }
 
+/* Step 2 for finished visits' state. */
+static int prune_visits(struct retention *r, int64_t now, int64_t *pruned, double *longest) {
+    sqlite3_stmt *q = r->q[Q_PRUNE_VISITS];
+    if (!r->keep.visit_state_ms)
+        return 0;
+    sqlite3_bind_int64(q, 1, now * 1000 - r->keep.visit_state_ms);
+    sqlite3_bind_int(q, 2, RETENTION_ROWS_PER_TXN);
+    return delete_in_chunks(r, q, RETENTION_ROWS_PER_TXN, pruned, longest);
+}
+
 static int64_t one_number(struct retention *r, int which) {
     sqlite3_stmt *q = r->q[which];
     int64_t v = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int64(q, 0) : -1;
@@ -236,11 +249,12 @@ static int give_back_pages(struct retention *r, double *longest) {
 
 /* Step 4: the sizes, published with the pass's totals. */
 static int measure(struct retention *r, int count_rows, const int64_t pruned_rows[],
-                   const int64_t pruned_sketches[], double longest, double took) {
+                   const int64_t pruned_sketches[], int64_t pruned_visits, double longest,
+                   double took) {
     sqlite3_stmt *q;
     int64_t rows[ROLLUP_GRAN_CNT][RETENTION_SCOPE_CNT] = {{0}}, sketches[ROLLUP_GRAN_CNT] = {0};
     int64_t sketch_bytes[ROLLUP_GRAN_CNT] = {0}, oldest[ROLLUP_GRAN_CNT];
-    int64_t db_bytes = one_number(r, Q_PAGES);
+    int64_t db_bytes = one_number(r, Q_PAGES), visits = 0;
     int rc;
     for (int g = 0; g < ROLLUP_GRAN_CNT; g++)
         oldest[g] = INT64_MAX;
@@ -270,7 +284,7 @@ static int measure(struct retention *r, int count_rows, const int64_t pruned_row
             oldest[g] = sqlite3_column_int64(q, 3);
     }
     sqlite3_reset(q);
-    if (rc != SQLITE_DONE)
+    if (rc != SQLITE_DONE || (visits = one_number(r, Q_VISIT_ROWS)) < 0)
         return -1;
 publish:
     if (db_bytes < 0)
@@ -283,7 +297,9 @@ publish:
         memcpy(figures.sketches, sketches, sizeof(sketches));
         memcpy(figures.sketch_bytes, sketch_bytes, sizeof(sketch_bytes));
         memcpy(figures.oldest, oldest, sizeof(oldest));
+        figures.visits = visits;
     }
+    figures.pruned_visits += pruned_visits;
     for (int g = 0; g < ROLLUP_GRAN_CNT; g++) {
         figures.pruned_rows[g] += pruned_rows[g];
         figures.pruned_sketches[g] += pruned_sketches[g];
@@ -297,6 +313,7 @@ publish:
 
 int retention_run(struct retention *r, int64_t now) {
     int64_t pruned_rows[ROLLUP_GRAN_CNT] = {0}, pruned_sketches[ROLLUP_GRAN_CNT] = {0};
+    int64_t pruned_visits = 0;
     double longest = 0;
     struct timespec t0;
     int rc;
@@ -307,10 +324,12 @@ int retention_run(struct retention *r, int64_t now) {
     if (!rc)
         rc = prune_sketches(r, pruned_sketches, &longest);
     if (!rc)
+        rc = prune_visits(r, now, &pruned_visits, &longest);
+    if (!rc)
         rc = give_back_pages(r, &longest);
     if (!rc)
         rc = measure(r, r->passes++ % RETENTION_COUNT_EVERY == 0, pruned_rows, pruned_sketches,
-                     longest, seconds_since(&t0));
+                     pruned_visits, longest, seconds_since(&t0));
     if (rc) {
         log_error("retention: %s (the next pass tries again)", sqlite3_errmsg(r->db));
         pthread_mutex_lock(&figures.lock);
@@ -416,6 +435,10 @@ void retention_metrics(FILE *f) {
                     figures.pruned_rows);
     per_granularity(f, "pruned_sketches_total", "counter", "Sketches deleted by retention.",
                     figures.pruned_sketches);
+    fprintf(f, "# HELP activity_aggregator_pruned_visits_total Finished visits' state rows "
+               "deleted by retention.\n# TYPE activity_aggregator_pruned_visits_total counter\n"
+               "activity_aggregator_pruned_visits_total %lld\n",
+            (long long)figures.pruned_visits);
     if (!figures.measured) { /* sizes only once a pass has counted them */
         pthread_mutex_unlock(&figures.lock);
         return;
@@ -439,6 +462,10 @@ void retention_metrics(FILE *f) {
                     rollup_granularity_name((enum rollup_granularity)g), scope_names[sc],
                     (long long)figures.rows[g][sc]);
     per_granularity(f, "sketches", "gauge", "Visitor sketches by granularity.", figures.sketches);
+    fprintf(f, "# HELP activity_aggregator_visit_rows Visits followed (state rows in the file: "
+               "open ones and those finished less than twice the timeout ago).\n"
+               "# TYPE activity_aggregator_visit_rows gauge\nactivity_aggregator_visit_rows %lld\n",
+            (long long)figures.visits);
     per_granularity(f, "sketch_bytes", "gauge", "Stored size of the sketches (sparse or dense).",
                     figures.sketch_bytes);
     per_granularity(f, "oldest_bucket_seconds", "gauge",

@@ -12,6 +12,7 @@
  *   2. rows and sketches before kept_from are deleted, at most
  *      RETENTION_ROWS_PER_TXN (sketches: RETENTION_SKETCHES_PER_TXN) per
  *      transaction, so a worker's flush waits for at most one of them;
+ *      Finished visits' state (visits.h) goes the same way;
  *   3. free pages are returned, RETENTION_PAGES_PER_TXN per transaction;
  *   4. the file's size is read, and every RETENTION_COUNT_EVERY passes the
  *      rows and sketches per granularity are counted for the metrics (a
@@ -42,6 +43,9 @@ enum retention_scope { RETENTION_TOTALS, RETENTION_DIMS, RETENTION_SCOPE_CNT };
  * RETENTION_TOTALS covers the dim = '' counts and the sketches. */
 struct retention_keep {
     int64_t secs[ROLLUP_GRAN_CNT][RETENTION_SCOPE_CNT];
+    /* a visit's state (visits.h) is deleted this long after its last event
+     * (0: never): twice the visit timeout */
+    int64_t visit_state_ms;
 };
 
 struct retention;

@@ -42,8 +42,17 @@ int64_t rollup_bucket(enum rollup_granularity g, int64_t ts_ms) {
  * are not summed but merged, 16 KiB each, which costs more per key than an
  * event's register update: they are kept at every granularity. */
 enum { KIND_COUNT, KIND_SKETCH };
-static const char *type_names[] = {"pageview", "click", "search", "zero_result_search"};
-enum { TYPE_ZERO_RESULT = 3 };
+static const char *type_names[] = {
+    "pageview", "click", "search", "zero_result_search",
+    /* enum rollup_visit_count, from TYPE_VISIT_FIRST on */
+    "visit", "bounce", "visit_ms", "visit_pageviews", "entry", "exit", "source", "utm_source",
+    "utm_medium", "utm_campaign", "device", "browser", "os"};
+enum { TYPE_ZERO_RESULT = 3, TYPE_VISIT_FIRST = 4 };
+_Static_assert(sizeof(type_names) / sizeof(type_names[0]) ==
+                   TYPE_VISIT_FIRST + ROLLUP_VISIT_COUNT_CNT, "a name for every counter");
+_Static_assert(sizeof(type_names) / sizeof(type_names[0]) == ROLLUP_TYPE_CNT, "rollup.h");
+
+const char *rollup_type_name(int t) { return type_names[t]; }
 
 struct key_header {
     uint8_t kind, granularity, bot, type;
@@ -169,6 +178,20 @@ static void rollup_apply(struct rollup *r, const struct rollup_event *ev, int de
 }
 
 void rollup_add(struct rollup *r, const struct rollup_event *ev) { rollup_apply(r, ev, 1); }
+
+void rollup_add_visit(struct rollup *r, enum rollup_visit_count what, const char *site,
+                      int64_t ts_ms, const char *dim, int64_t n) {
+    char key[ROLLUP_KEY_MAX];
+    size_t site_len = strlen(site), dim_len = strlen(dim);
+    size_t len = HEADER_LEN + site_len + 1 + dim_len + 1;
+    uint64_t h;
+    assert(site_len <= 256 && dim_len <= 4096);
+    memcpy(key + HEADER_LEN, site, site_len + 1);
+    memcpy(key + HEADER_LEN + site_len + 1, dim, dim_len + 1);
+    h = rollup_header(key, KIND_COUNT, ROLLUP_MINUTE, 0, TYPE_VISIT_FIRST + (int)what,
+                      rollup_bucket(ROLLUP_MINUTE, ts_ms), hll_hash(key + HEADER_LEN, len - HEADER_LEN));
+    rollup_slot(r, key, len, h)->n += n;
+}
 void rollup_remove(struct rollup *r, const struct rollup_event *ev) { rollup_apply(r, ev, -1); }
 
 size_t rollup_key_count(const struct rollup *r) { return r->used; }

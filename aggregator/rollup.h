@@ -23,6 +23,12 @@ struct rollup_event {
     const char *site;  /* site and dim: in the parser's arena (canonical.h) */
     const char *dim;   /* path, target or query */
     const char *type;  /* "pageview", "click", "search" */
+    const char *page;  /* the url's path (every type has a url), for visits */
+    /* where the visit came from and on what, for the visit an event starts
+     * (visits.h): the referrer's host ("" direct), utm_* of the url ("" none),
+     * and the fields ingest read from the user agent ("Other" when absent) */
+    const char *source, *utm_source, *utm_medium, *utm_campaign;
+    const char *device, *browser, *os;
     uint64_t visitor;  /* hll_hash of anonymous_id, else user_id */
     int64_t ts_ms;     /* event time, clamped (see canonical_parse) */
     int64_t received_ms;
@@ -31,6 +37,10 @@ struct rollup_event {
 };
 
 const char *rollup_granularity_name(enum rollup_granularity g);
+/* The counters table's type names: the events' (pageview, click, search,
+ * zero_result_search), then the visits' (below); t < ROLLUP_TYPE_CNT. */
+#define ROLLUP_TYPE_CNT 17
+const char *rollup_type_name(int t);
 /* The granularity named name ("minute", "hour", "day"); -1 for any other. */
 int rollup_granularity_parse(const char *name);
 /* Start of the bucket holding ts_ms, in Unix seconds. */
@@ -40,6 +50,20 @@ struct rollup;
 
 struct rollup *rollup_new(void);
 void rollup_add(struct rollup *r, const struct rollup_event *ev);
+
+/* The counters visits.h keeps, in the counters table under these type
+ * names: "visit", "bounce", "visit_ms", "visit_pageviews" (dim '' only),
+ * "entry", "exit", "source", "utm_source", "utm_medium", "utm_campaign",
+ * "device", "browser", "os" (one row per value, no total). */
+enum rollup_visit_count {
+    ROLLUP_VISIT, ROLLUP_BOUNCE, ROLLUP_VISIT_MS, ROLLUP_VISIT_PAGEVIEWS, ROLLUP_ENTRY,
+    ROLLUP_EXIT, ROLLUP_SOURCE, ROLLUP_UTM_SOURCE, ROLLUP_UTM_MEDIUM, ROLLUP_UTM_CAMPAIGN,
+    ROLLUP_DEVICE, ROLLUP_BROWSER, ROLLUP_OS, ROLLUP_VISIT_COUNT_CNT
+};
+/* Adds n to one visit counter of the minute holding ts_ms (hours and days
+ * are derived as for events). Never bot-flagged: bots make no visits. */
+void rollup_add_visit(struct rollup *r, enum rollup_visit_count what, const char *site,
+                      int64_t ts_ms, const char *dim, int64_t n);
 /* Takes an added event's counts back out (a duplicate found at flush time).
  * Sketches keep it: adding a visitor twice changes no register. */
 void rollup_remove(struct rollup *r, const struct rollup_event *ev);

@@ -5,6 +5,7 @@
 #include "retention.h"
 #include "seen.h"
 #include "timefmt.h"
+#include "visits.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -57,6 +58,10 @@ struct store {
     struct seen_part *parts;
     int part_cnt, part_cap, last_part;
     uint8_t *sketch_form; /* a sketch's stored form, HLL_REGISTERS bytes */
+    struct visits *visits;
+    struct rollup *visit_deltas;        /* the flush's visit counters */
+    const struct rollup_event **humans; /* the flush's new events not from bots */
+    size_t human_cap;
     /* retention: buckets before these are deleted, so not written again */
     int64_t kept_from[ROLLUP_GRAN_CNT][RETENTION_SCOPE_CNT];
 };
@@ -86,12 +91,21 @@ void store_close(struct store *s) {
         return;
     for (int i = 0; i < Q_CNT; i++)
         sqlite3_finalize(s->q[i]);
+    visits_free(s->visits);
     sqlite3_close(s->db);
     seen_parts_drop(s, 1);
+    rollup_free(s->visit_deltas);
+    free(s->humans);
     free(s->parts);
     free(s->dups);
     free(s->sketch_form);
     free(s);
+}
+
+void store_set_visit_timeout(struct store *s, int64_t ms) {
+    visits_free(s->visits);
+    if (!(s->visits = visits_new(s->db, ms)))
+        abort(); /* the same statements prepared at open */
 }
 
 size_t store_seen_count(const struct store *s) {
@@ -214,7 +228,7 @@ static int store_setup(struct store *s, const char *path, int *version) {
     rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
     if (rc == SQLITE_OK)
         rc = sqlite3_exec(s->db, store_counters_sql, NULL, NULL, NULL);
-    if (rc == SQLITE_OK && *version > 0)
+    if (rc == SQLITE_OK && *version > 0 && *version < 3)
         rc = store_compact_sketches(s->db, &converted);
     snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", STORE_SCHEMA_VERSION);
     if (rc == SQLITE_OK)
@@ -226,8 +240,8 @@ static int store_setup(struct store *s, const char *path, int *version) {
     if (rc != SQLITE_OK)
         return rc;
     if (*version > 0)
-        log_info("%s: schema %d -> %d, %ld sketches stored sparse", path, *version,
-                 STORE_SCHEMA_VERSION, converted);
+        log_info("%s: schema %d -> %d (%ld sketches stored sparse; visits are followed from "
+                 "now on)", path, *version, STORE_SCHEMA_VERSION, converted);
     *version = STORE_SCHEMA_VERSION;
     return store_vacuum_once(s->db, path);
 }
@@ -261,6 +275,9 @@ struct store *store_open(const char *path, char *errbuf, size_t errsize) {
         abort();
     for (int i = 0; rc == SQLITE_OK && i < Q_CNT; i++)
         rc = sqlite3_prepare_v3(s->db, queries[i], -1, SQLITE_PREPARE_PERSISTENT, &s->q[i], NULL);
+    if (rc == SQLITE_OK && !(s->visits = visits_new(s->db, 30 * 60 * 1000)))
+        rc = SQLITE_ERROR;
+    s->visit_deltas = rollup_new();
     if (rc != SQLITE_OK) {
         snprintf(errbuf, errsize, "%s: %s", path, sqlite3_errmsg(s->db));
         store_close(s);
@@ -432,6 +449,29 @@ static int seen_parts_store(struct store *s, int64_t window_ms) {
     return rc;
 }
 
+/* Step 4 of store_flush: the visits of the batch's new events from people
+ * (s->dups holds the duplicates' indices, ascending). */
+static int store_apply_visits(struct store *s, const struct rollup_event *events,
+                              size_t event_cnt, size_t dup_cnt) {
+    size_t n = 0, d = 0;
+    if (s->human_cap < event_cnt) {
+        s->human_cap = event_cnt;
+        if (!(s->humans = realloc(s->humans, event_cnt * sizeof(*s->humans))))
+            abort();
+    }
+    for (size_t i = 0; i < event_cnt; i++) {
+        if (d < dup_cnt && s->dups[d] == i) {
+            d++;
+            continue;
+        }
+        if (!events[i].bot)
+            s->humans[n++] = &events[i];
+    }
+    rollup_reset(s->visit_deltas);
+    int rc = visits_apply(s->visits, s->humans, n, s->visit_deltas);
+    return rc == SQLITE_OK ? rollup_foreach_count(s->visit_deltas, store_put_count, s) : rc;
+}
+
 int store_flush(struct store *s, const struct consumer_partition *parts, int part_cnt,
                 const struct rollup_event *events, size_t event_cnt, struct rollup *deltas,
                 int64_t dedup_window_ms, size_t *counted, char *errbuf, size_t errsize) {
@@ -482,6 +522,8 @@ int store_flush(struct store *s, const struct consumer_partition *parts, int par
         rc = rollup_foreach_count(deltas, store_put_count, s);
     if (rc == SQLITE_OK)
         rc = rollup_foreach_sketch(deltas, store_put_sketch, s);
+    if (rc == SQLITE_OK)
+        rc = store_apply_visits(s, events, event_cnt, dup_cnt);
     if (rc == SQLITE_OK)
         rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
     if (rc == SQLITE_OK) {

@@ -14,7 +14,9 @@
  *      per partition;
  *   3. the counter and sketch deltas, one upsert per key, except in buckets
  *      retention has deleted (retention.h: kept_from, read in the same
- *      transaction).
+ *      transaction);
+ *   4. the visit state of the batch's visitors and the visit counters it
+ *      changes (visits.h), from the events step 2 kept.
  * If any compare-and-set finds another value, another worker owns the
  * partition now and has moved it on: the whole transaction rolls back and
  * nothing of the batch is counted (STORE_CONFLICT). So every offset range is
@@ -38,7 +40,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 /* The consumer skeleton's codes, so a flush result passes straight through. */
 #define STORE_OK CONSUMER_OK
 #define STORE_CONFLICT CONSUMER_CONFLICT
@@ -49,6 +51,9 @@ struct store;
 /* Opens (creating and migrating) the database. NULL with errbuf on error. */
 struct store *store_open(const char *path, char *errbuf, size_t errsize);
 void store_close(struct store *s);
+
+/* A visit ends after this long without events (visits.h); 30 min unless set. */
+void store_set_visit_timeout(struct store *s, int64_t ms);
 
 /* Event ids held in memory for dedup, over all partitions. */
 size_t store_seen_count(const struct store *s);

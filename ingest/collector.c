@@ -8,6 +8,7 @@
 #include "pixel.h"
 #include "timefmt.h"
 #include "utf8.h"
+#include "useragent.h"
 #include "visitor.h"
 
 #include <pthread.h>
@@ -325,10 +326,12 @@ static void req_free(struct req *r);
 /* ------------------------------------------------------------ ingestion */
 
 static void req_ingest_events(struct req *r, json_t *events, int64_t sent_at_ms) {
-    struct schema_context ctx = {r->received_at_ms, sent_at_ms,
-                                 r->has_ua ? r->ua : NULL,
-                                 r->has_ip ? r->ip : NULL,
-                                 enrich_is_bot(r->has_ua ? r->ua : NULL), NULL};
+    struct useragent agent;
+    struct schema_context ctx;
+    useragent_classify(r->has_ua ? r->ua : NULL, &agent);
+    ctx = (struct schema_context){r->received_at_ms, sent_at_ms, r->has_ua ? r->ua : NULL,
+                                  r->has_ip ? r->ip : NULL, agent.bot, NULL,
+                                  r->has_ua ? agent.device : NULL, agent.browser, agent.os};
     json_t *rejected = json_array(), *not_counted = NULL, *ev;
     size_t i, n = json_array_size(events), accepted = 0;
     char errbuf[512], visitor[VISITOR_ID_LEN];

@@ -2,10 +2,8 @@
 #include "enrich.h"
 
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <netinet/in.h>
 #include <string.h>
-#include <strings.h>
 
 int enrich_ip_mode_parse(const char *s, enum enrich_ip_mode *mode) {
     if (!strcmp(s, "truncate"))
@@ -62,20 +60,6 @@ int enrich_ip_text(const char *text, enum enrich_ip_mode mode, char *out,
     if (inet_pton(AF_INET6, text, &a6) == 1)
         return enrich_ip_v6(a6, mode, out, outsz);
     return 1;
-}
-
-int enrich_is_bot(const char *ua) {
-    static const char *needles[] = {
-        "bot",   "crawl",   "spider",        "slurp",     "curl/",
-        "wget/", "python-", "go-http-client", "java/",    "okhttp",
-        "libwww", "httpclient", "facebookexternalhit", "pingdom",
-        "uptime", "monitor", "lighthouse", "headlesschrome", "phantomjs"};
-    if (!ua || !*ua)
-        return 1; /* browsers always send one */
-    for (size_t i = 0; i < sizeof(needles) / sizeof(needles[0]); i++)
-        if (strcasestr(ua, needles[i]))
-            return 1;
-    return 0;
 }
 
 void enrich_sanitize(const char *in, char *out, size_t outsz) {

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* enrich: what the collector adds about the sender, privacy first.
  * IPs are truncated by default (IPv4 to /24, IPv6 to /48: enough for
- * geography, not for identifying a household), and the bot flag is a
- * substring match on the user agent, cheap enough for every request. */
+ * geography, not for identifying a household); the user agent is read by
+ * useragent.h. */
 #ifndef INGEST_ENRICH_H
 #define INGEST_ENRICH_H
 
@@ -22,9 +22,6 @@ int enrich_ip_sockaddr(const struct sockaddr *sa, enum enrich_ip_mode mode,
 /* The same for an address in text (e.g. from X-Forwarded-For). */
 int enrich_ip_text(const char *text, enum enrich_ip_mode mode, char *out,
                    size_t outsz);
-
-/* 1 when the user agent is a known crawler, monitor or HTTP library. */
-int enrich_is_bot(const char *user_agent);
 
 /* Copies a header value keeping printable ASCII only (others become '?'),
  * truncated to outsz - 1: user agents end up in JSON and logs. */

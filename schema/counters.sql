@@ -1,8 +1,8 @@
 -- SPDX-License-Identifier: Apache-2.0
--- activity-tracker counters: the SQLite read schema (schema version 3).
+-- activity-tracker counters: the SQLite read schema (schema version 4).
 --
 -- Stable for other tools (sqlite3 shell, Grafana's SQLite data source):
--- query the views `counts`, `bot_counts` and `uniques`; the tables behind
+-- query the views `counts`, `bot_counts`, `visit_counts` and `uniques`; the tables behind
 -- them may change between schema versions (PRAGMA user_version).
 --
 --   counts(site, type, granularity, bucket, dim, n)
@@ -12,6 +12,12 @@
 --     dim         pageview: URL path; click: target; search: query;
 --                 '' for the total of that type
 --     n           events (bot-flagged events are only in bot_counts)
+--   visit_counts(site, type, granularity, bucket, dim, n): per visit
+--     (aggregator/visits.h), all in the bucket where the visit started (bots
+--     make none). type 'visit', 'bounce', 'visit_ms' (summed durations, ms),
+--     'visit_pageviews' (dim '' only); 'entry', 'exit' (dim: URL path),
+--     'source' (referrer host or '(direct)'), 'utm_source', 'utm_medium',
+--     'utm_campaign', 'device', 'browser', 'os' (dim: the value, no '' row)
 --   uniques(site, granularity, bucket, estimate)
 --     estimate    distinct visitors (HyperLogLog, ~0.8 % standard error);
 --                 for ranges merge sketches.registers (activity-web does)
@@ -79,8 +85,30 @@ CREATE TABLE IF NOT EXISTS retention (
     PRIMARY KEY (granularity, scope)
 ) WITHOUT ROWID;
 
-CREATE VIEW IF NOT EXISTS counts AS
-    SELECT site, type, granularity, bucket, dim, n FROM counters WHERE bot = 0;
+-- Visits (aggregator/visits.h): the latest visit of each visitor of a
+-- site, written in the same transaction as the counters it changed. Rows
+-- whose last event is two visit timeouts old are deleted by retention.
+CREATE TABLE IF NOT EXISTS visits (
+    site        TEXT    NOT NULL,
+    visitor     INTEGER NOT NULL, -- hll_hash of the visitor id
+    start_ms    INTEGER NOT NULL, -- the first event applied: the visit's bucket
+    first_ms    INTEGER NOT NULL, -- earliest event time, Unix ms
+    last_ms     INTEGER NOT NULL, -- latest event time, Unix ms
+    pageviews   INTEGER NOT NULL,
+    engaged     INTEGER NOT NULL, -- 1 after a click or search
+    exit        TEXT    NOT NULL, -- the last page viewed
+    PRIMARY KEY (site, visitor)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS visits_by_last ON visits (last_ms);
+
+-- Schema 4 split the visit counters off into their own view.
+DROP VIEW IF EXISTS counts;
+CREATE VIEW counts AS
+    SELECT site, type, granularity, bucket, dim, n FROM counters WHERE bot = 0
+    AND type IN ('pageview', 'click', 'search', 'zero_result_search');
+CREATE VIEW IF NOT EXISTS visit_counts AS
+    SELECT site, type, granularity, bucket, dim, n FROM counters
+    WHERE type NOT IN ('pageview', 'click', 'search', 'zero_result_search');
 CREATE VIEW IF NOT EXISTS bot_counts AS
     SELECT site, type, granularity, bucket, dim, n FROM counters WHERE bot = 1;
 CREATE VIEW IF NOT EXISTS uniques AS

@@ -584,6 +584,11 @@ int schema_event_build(const struct schema_limits *lim, const json_t *in,
         ob_str(&ob, ",\"user_agent\":", ctx->user_agent, strlen(ctx->user_agent));
     if (ctx->ip)
         ob_str(&ob, ",\"ip\":", ctx->ip, strlen(ctx->ip));
+    if (ctx->device && ctx->browser && ctx->os) {
+        ob_str(&ob, ",\"device\":", ctx->device, strlen(ctx->device));
+        ob_str(&ob, ",\"browser\":", ctx->browser, strlen(ctx->browser));
+        ob_str(&ob, ",\"os\":", ctx->os, strlen(ctx->os));
+    }
     tail = ctx->bot ? ",\"bot\":true}" : ",\"bot\":false}";
     ob_raw(&ob, tail, strlen(tail));
     out->json = ob.p;

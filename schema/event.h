@@ -40,6 +40,8 @@ struct schema_context {
     /* the anonymous_id of an event that has neither it nor user_id; NULL:
      * such an event is refused */
     const char *anonymous_id;
+    /* what the user agent says (ingest/useragent.h); NULL: not written */
+    const char *device, *browser, *os;
 };
 
 struct schema_event {

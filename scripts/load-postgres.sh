@@ -67,7 +67,8 @@ SELECT (line->>'event_id')::uuid, line->>'type', line->>'site', line->>'anonymou
        ((line->>'received_at')::timestamptz AT TIME ZONE 'UTC')::date,
        line->>'target', line->>'href', line->>'text', line->>'query',
        (line->>'results')::bigint, line->'props', line->>'user_agent', line->>'ip',
-       coalesce((line->>'bot')::boolean, false)
+       coalesce((line->>'bot')::boolean, false), line->>'device', line->>'browser',
+       line->>'os'
 FROM staging
 ON CONFLICT (event_id) DO NOTHING;
 DELETE FROM activity_loads WHERE dt = DATE '$date';

@@ -26,7 +26,10 @@ CREATE TABLE IF NOT EXISTS activity_events (
     props        Nullable(String),  -- JSON text
     user_agent   Nullable(String),
     ip           Nullable(String),
-    bot          Bool DEFAULT false
+    bot          Bool DEFAULT false,
+    device       Nullable(String),  -- desktop | mobile | tablet (from user_agent)
+    browser      Nullable(String),
+    os           Nullable(String)
 ) ENGINE = ReplacingMergeTree
 PARTITION BY toDate(received_at)
 ORDER BY (site, type, event_id);

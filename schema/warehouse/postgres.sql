@@ -25,8 +25,14 @@ CREATE TABLE IF NOT EXISTS activity_events (
     props        jsonb,
     user_agent   text,
     ip           text,
-    bot          boolean NOT NULL DEFAULT false
+    bot          boolean NOT NULL DEFAULT false,
+    device       text,                 -- desktop | mobile | tablet (from user_agent)
+    browser      text,
+    os           text
 );
+-- Columns added after 0.1.0: an older table gets them here.
+ALTER TABLE activity_events ADD COLUMN IF NOT EXISTS device text,
+    ADD COLUMN IF NOT EXISTS browser text, ADD COLUMN IF NOT EXISTS os text;
 CREATE INDEX IF NOT EXISTS activity_events_dt ON activity_events (dt);
 CREATE INDEX IF NOT EXISTS activity_events_site_ts ON activity_events (site, ts);
 

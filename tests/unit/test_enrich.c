@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "enrich.h"
+#include "useragent.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -49,13 +50,82 @@ static void test_garbage_ip_is_dropped(void **state) {
     assert_int_equal(enrich_ip_text("", ENRICH_IP_KEEP, out, sizeof(out)), 1);
 }
 
+static void assert_agent(const char *ua, int bot, const char *device, const char *browser,
+                         const char *os) {
+    struct useragent a;
+    useragent_classify(ua, &a);
+    if (a.bot != bot || strcmp(a.device, device) || strcmp(a.browser, browser) ||
+        strcmp(a.os, os))
+        fail_msg("%s\n  got bot=%d %s/%s/%s, want bot=%d %s/%s/%s", ua ? ua : "(none)", a.bot,
+                 a.device, a.browser, a.os, bot, device, browser, os);
+}
+
 static void test_bot_flag(void **state) {
     (void)state;
-    assert_true(enrich_is_bot("Mozilla/5.0 (compatible; Googlebot/2.1)"));
-    assert_true(enrich_is_bot("curl/7.88.1"));
-    assert_true(enrich_is_bot(NULL));
-    assert_true(enrich_is_bot(""));
-    assert_false(enrich_is_bot("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/120 Safari/537.36"));
+    assert_agent("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", 1,
+                 "desktop", "Other", "Other");
+    assert_agent("curl/7.88.1", 1, "desktop", "Other", "Other");
+    assert_agent(NULL, 1, "desktop", "Other", "Other");
+    assert_agent("", 1, "desktop", "Other", "Other");
+    assert_agent("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+                 "HeadlessChrome/131.0.0.0 Safari/537.36", 1, "desktop", "Chrome", "Linux");
+    assert_agent("Mozilla/5.0 (Linux; Android 11; moto g power (2022)) AppleWebKit/537.36 "
+                 "(KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36 "
+                 "Chrome-Lighthouse", 1, "mobile", "Chrome", "Android");
+    assert_agent("python-requests/2.32.3", 1, "desktop", "Other", "Other");
+}
+
+/* Current browsers' real user agents (as of late 2026's releases). */
+static void test_classify(void **state) {
+    (void)state;
+    assert_agent("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like "
+                 "Gecko) Chrome/131.0.0.0 Safari/537.36", 0, "desktop", "Chrome", "Windows");
+    assert_agent("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, "
+                 "like Gecko) Chrome/131.0.0.0 Safari/537.36", 0, "desktop", "Chrome", "macOS");
+    assert_agent("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+                 "Chrome/131.0.0.0 Safari/537.36", 0, "desktop", "Chrome", "Linux");
+    assert_agent("Mozilla/5.0 (X11; CrOS x86_64 14541.0.0) AppleWebKit/537.36 (KHTML, like "
+                 "Gecko) Chrome/131.0.0.0 Safari/537.36", 0, "desktop", "Chrome", "ChromeOS");
+    assert_agent("Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) "
+                 "Chrome/131.0.0.0 Mobile Safari/537.36", 0, "mobile", "Chrome", "Android");
+    assert_agent("Mozilla/5.0 (Linux; Android 14; SM-X710) AppleWebKit/537.36 (KHTML, like "
+                 "Gecko) Chrome/131.0.0.0 Safari/537.36", 0, "tablet", "Chrome", "Android");
+    assert_agent("Mozilla/5.0 (iPhone; CPU iPhone OS 17_7 like Mac OS X) AppleWebKit/605.1.15 "
+                 "(KHTML, like Gecko) CriOS/131.0.6778.73 Mobile/15E148 Safari/604.1", 0,
+                 "mobile", "Chrome", "iOS");
+    assert_agent("Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 "
+                 "(KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1", 0, "mobile",
+                 "Safari", "iOS");
+    assert_agent("Mozilla/5.0 (iPad; CPU OS 17_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, "
+                 "like Gecko) Version/17.6 Mobile/15E148 Safari/604.1", 0, "tablet", "Safari",
+                 "iOS");
+    assert_agent("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, "
+                 "like Gecko) Version/18.1 Safari/605.1.15", 0, "desktop", "Safari", "macOS");
+    assert_agent("Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 "
+                 "Firefox/133.0", 0, "desktop", "Firefox", "Windows");
+    assert_agent("Mozilla/5.0 (Android 14; Mobile; rv:133.0) Gecko/133.0 Firefox/133.0", 0,
+                 "mobile", "Firefox", "Android");
+    assert_agent("Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 "
+                 "(KHTML, like Gecko) FxiOS/133.0 Mobile/15E148 Safari/605.1.15", 0, "mobile",
+                 "Firefox", "iOS");
+    assert_agent("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like "
+                 "Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0", 0, "desktop", "Edge",
+                 "Windows");
+    assert_agent("Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) "
+                 "Chrome/131.0.0.0 Mobile Safari/537.36 EdgA/131.0.0.0", 0, "mobile", "Edge",
+                 "Android");
+    assert_agent("Mozilla/5.0 (Linux; Android 14; SAMSUNG SM-S928B) AppleWebKit/537.36 (KHTML, "
+                 "like Gecko) SamsungBrowser/27.0 Chrome/125.0.0.0 Mobile Safari/537.36", 0,
+                 "mobile", "Samsung Internet", "Android");
+    assert_agent("Mozilla/5.0 (Linux; Android 14; Pixel 8 Build/AP2A.240805.005; wv) "
+                 "AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/131.0.6778.39 "
+                 "Mobile Safari/537.36", 0, "mobile", "Android WebView", "Android");
+    assert_agent("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like "
+                 "Gecko) Chrome/131.0.0.0 Safari/537.36 OPR/115.0.0.0", 0, "desktop", "Opera",
+                 "Windows");
+    /* "Microsoft" holds "cros": the token is "cros " */
+    assert_agent("Mozilla/5.0 (Windows NT 10.0; Microsoft Windows) Something/1.0", 0,
+                 "desktop", "Other", "Windows");
 }
 
 static void test_sanitize(void **state) {
@@ -71,7 +141,8 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ipv4_modes),          cmocka_unit_test(test_ipv6_truncated_to_48),
         cmocka_unit_test(test_sockaddr),            cmocka_unit_test(test_garbage_ip_is_dropped),
-        cmocka_unit_test(test_bot_flag),            cmocka_unit_test(test_sanitize),
+        cmocka_unit_test(test_bot_flag),            cmocka_unit_test(test_classify),
+        cmocka_unit_test(test_sanitize),
     };
     return cmocka_run_group_tests_name("enrich", tests, NULL, NULL);
 }
