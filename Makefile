@@ -53,7 +53,7 @@ UNIT_TESTS := $(BUILD)/tests/test_schema $(BUILD)/tests/test_timefmt \
               $(BUILD)/tests/test_hll $(BUILD)/tests/test_seen $(BUILD)/tests/test_store \
               $(BUILD)/tests/test_arena $(BUILD)/tests/test_utf8 $(BUILD)/tests/test_topic_rules \
               $(BUILD)/tests/test_canonical $(BUILD)/tests/test_counter_sink \
-              $(BUILD)/tests/test_retention $(BUILD)/tests/test_visitor
+              $(BUILD)/tests/test_retention $(BUILD)/tests/test_visitor $(BUILD)/tests/test_visits
 TEST_TOOLS := $(BUILD)/tests/topic-dump $(BUILD)/tests/topic-produce
 BENCH_TOOLS := $(BUILD)/bench/producer-baseline $(BUILD)/bench/consumer-baseline
 
@@ -120,6 +120,9 @@ $(BUILD)/tests/test_seen: $(call obj,tests/unit/test_seen.c aggregator/seen.c) $
 $(BUILD)/tests/test_arena: $(call obj,tests/unit/test_arena.c aggregator/arena.c) $(LIB_OBJ)
 $(BUILD)/tests/test_store: $(call obj,tests/unit/test_store.c $(STORE_SRC) aggregator/rollup.c \
                              aggregator/canonical.c aggregator/urlparts.c aggregator/arena.c aggregator/hll.c) $(BUILD)/obj/gen/counters_sql.o $(LIB_OBJ)
+$(BUILD)/tests/test_visits: $(call obj,tests/unit/test_visits.c $(STORE_SRC) aggregator/rollup.c \
+                              aggregator/canonical.c aggregator/urlparts.c aggregator/arena.c aggregator/hll.c) \
+                            $(BUILD)/obj/gen/counters_sql.o $(LIB_OBJ)
 $(BUILD)/tests/test_retention: $(call obj,tests/unit/test_retention.c $(STORE_SRC) aggregator/rollup.c \
                                  aggregator/canonical.c aggregator/urlparts.c aggregator/arena.c aggregator/hll.c) \
                                $(BUILD)/obj/gen/counters_sql.o $(LIB_OBJ)

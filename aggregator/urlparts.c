@@ -25,8 +25,12 @@ static const char *url_host(const char *url, size_t *len) {
         n -= (size_t)(at + 1 - p);
         p = at + 1;
     }
-    if (*p != '[') /* an IPv6 literal keeps its colons */
+    if (*p == '[') { /* an IPv6 literal keeps its colons */
+        const char *close = memchr(p, ']', n);
+        n = close ? (size_t)(close + 1 - p) : n;
+    } else {
         n = strcspn(p, ":/?#") < n ? strcspn(p, ":/?#") : n;
+    }
     if (n > 4 && !strncasecmp(p, "www.", 4))
         p += 4, n -= 4;
     *len = n;

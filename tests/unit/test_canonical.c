@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "canonical.h"
+#include "urlparts.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -169,9 +170,89 @@ static void test_event_on_another_types_topic_is_rejected(void **state) {
     assert_string_equal(canonical_topic_type("a.b.search"), "search");
 }
 
+/* Where a visit came from and its UTM tags (urlparts.h). */
+static void test_sources_and_utm_tags(void **state) {
+    (void)state;
+    struct arena a = {0};
+    assert_string_equal(urlparts_source(&a, NULL, "https://shop/"), "");
+    assert_string_equal(urlparts_source(&a, "", "https://shop/"), "");
+    assert_string_equal(urlparts_source(&a, "https://www.Google.com/search?q=x", "https://shop/"),
+                        "google.com");
+    assert_string_equal(urlparts_source(&a, "https://news.ycombinator.com:443/item", "https://shop/"),
+                        "news.ycombinator.com");
+    assert_string_equal(urlparts_source(&a, "http://user@t.co/x", "https://shop/"), "t.co");
+    assert_string_equal(urlparts_source(&a, "https://[2001:db8::1]:8080/", "https://shop/"),
+                        "[2001:db8::1]");
+    /* an internal link, whatever the case and the www., is no source */
+    assert_string_equal(urlparts_source(&a, "https://WWW.Shop.test/a", "https://shop.test/b"), "");
+    assert_string_equal(urlparts_source(&a, "android-app://com.x/", "https://shop/"), "com.x");
+    assert_string_equal(urlparts_source(&a, "/relative", "https://shop/"), "");
+
+    assert_string_equal(urlparts_param(&a, "https://s/p?utm_source=news&utm_medium=email",
+                                       "utm_source"), "news");
+    assert_string_equal(urlparts_param(&a, "https://s/p?a=1&utm_medium=email#x", "utm_medium"),
+                        "email");
+    assert_string_equal(urlparts_param(&a, "https://s/p?utm_campaign=Black+Friday%20%C3%A9",
+                                       "utm_campaign"), "Black Friday \xc3\xa9");
+    assert_string_equal(urlparts_param(&a, "https://s/p#utm_source=x", "utm_source"), "");
+    assert_string_equal(urlparts_param(&a, "https://s/p?xutm_source=x", "utm_source"), "");
+    assert_string_equal(urlparts_param(&a, "https://s/p?utm_source=", "utm_source"), "");
+    /* not text once decoded: refused, not kept */
+    assert_string_equal(urlparts_param(&a, "https://s/p?utm_source=%FF", "utm_source"), "");
+    assert_string_equal(urlparts_param(&a, "https://s/p?utm_source=a%0Ab", "utm_source"), "");
+    /* at most URLPARTS_MAX bytes, cut on a character boundary */
+    {
+        char url[1200] = "https://s/p?utm_source=";
+        for (int i = 0; i < 300; i++)
+            strcat(url, "%C3%A9");
+        const char *v = urlparts_param(&a, url, "utm_source");
+        assert_int_equal(strlen(v), URLPARTS_MAX);
+    }
+    {
+        char url[1200] = "https://s/p?utm_source=x";
+        for (int i = 0; i < 300; i++)
+            strcat(url, "%C3%A9");
+        assert_int_equal(strlen(urlparts_param(&a, url, "utm_source")), URLPARTS_MAX - 1);
+    }
+    assert_string_equal(urlparts_path(&a, "https://s"), "/");
+    assert_string_equal(urlparts_path(&a, "https://s/a/b?c#d"), "/a/b");
+    arena_free(&a);
+}
+
+/* Every event carries its page, source, tags and device for visits. */
+static void test_visit_fields(void **state) {
+    (void)state;
+    struct rollup_event ev;
+    char err[256];
+    assert_int_equal(parse("{\"type\":\"click\"," ID ",\"site\":\"s\",\"anonymous_id\":\"v\","
+                           "\"url\":\"https://s/landing?utm_source=nl&utm_campaign=c1\","
+                           "\"referrer\":\"https://duckduckgo.com/\",\"target\":\"b\"," TAIL
+                           ",\"device\":\"mobile\",\"browser\":\"Firefox\",\"os\":\"Android\"}",
+                           &ev, err), 0);
+    assert_string_equal(ev.page, "/landing");
+    assert_string_equal(ev.dim, "b");
+    assert_string_equal(ev.source, "duckduckgo.com");
+    assert_string_equal(ev.utm_source, "nl");
+    assert_string_equal(ev.utm_medium, "");
+    assert_string_equal(ev.utm_campaign, "c1");
+    assert_string_equal(ev.device, "mobile");
+    assert_string_equal(ev.browser, "Firefox");
+    assert_string_equal(ev.os, "Android");
+    /* unknown names and absent fields (events from before) are "Other" */
+    assert_int_equal(parse("{\"type\":\"pageview\"," ID ",\"site\":\"s\",\"anonymous_id\":\"v\","
+                           "\"url\":\"https://s/\"," TAIL ",\"device\":\"<script>\"}", &ev, err), 0);
+    assert_string_equal(ev.device, "Other");
+    assert_string_equal(ev.browser, "Other");
+    assert_string_equal(ev.source, "");
+    expect_bad("{\"type\":\"click\"," ID ",\"site\":\"s\",\"anonymous_id\":\"v\","
+               "\"target\":\"b\"," TAIL "}", "url missing");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pageview_with_props_and_unknown_fields),
+        cmocka_unit_test(test_sources_and_utm_tags),
+        cmocka_unit_test(test_visit_fields),
         cmocka_unit_test(test_event_id_case_does_not_matter),
         cmocka_unit_test(test_search_escapes_and_unicode),
         cmocka_unit_test(test_future_ts_is_clamped),

@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Unit tests of aggregator/visits through the store, on a real SQLite file:
+ * what a visit counts, the timeout, events out of order and across
+ * batches, duplicates, and a flush that does not commit (a kill -9 before
+ * COMMIT leaves the same state: the batch is applied once, when it is read
+ * again). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "canonical.h"
+#include "store.h"
+#include "timefmt.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tmp_db.h"
+
+#define T0 1795946400000LL /* 2026-11-24T10:00:00Z */
+#define MIN 60000LL
+
+static struct arena strings;
+static int64_t next_offset; /* the partition's, as the store has it */
+static unsigned next_id;
+static int64_t received_ms; /* when set, every event's received_at */
+
+static int reset(void **state) {
+    next_offset = -1;
+    next_id = 0;
+    received_ms = 0;
+    return setup(state);
+}
+
+static int free_strings(void **state) {
+    (void)state;
+    arena_free(&strings);
+    return 0;
+}
+
+/* An event of visitor at T0 + ms; page is its url's path. */
+static struct rollup_event ev(const char *type, const char *visitor, int64_t ms, const char *page,
+                              const char *extra) {
+    struct rollup_event e;
+    char json[1024], ts[TIMEFMT_LEN], received[TIMEFMT_LEN], err[128];
+    timefmt_format(T0 + ms, ts);
+    timefmt_format(received_ms ? received_ms : T0 + ms, received);
+    snprintf(json, sizeof(json),
+             "{\"type\":\"%s\",\"event_id\":\"00000000-0000-4000-8000-%012u\",\"site\":\"s\","
+             "\"anonymous_id\":\"%s\",\"url\":\"https://s.test%s\",\"ts\":\"%s\","
+             "\"received_at\":\"%s\",%s%s\"bot\":false}",
+             type, ++next_id, visitor, page, ts, received,
+             !strcmp(type, "click") ? "\"target\":\"b\"," : !strcmp(type, "search")
+                                                          ? "\"query\":\"q\",\"results\":1,"
+                                                          : "",
+             extra ? extra : "");
+    assert_int_equal(canonical_parse(json, strlen(json), NULL, 600000, &strings, &e, err,
+                                     sizeof(err)), 0);
+    return e;
+}
+
+/* Flushes events as one batch of partition 0, from the stored offset on
+ * (start_override >= -1: from that offset instead, a stale owner). */
+static int flush_from(struct store *s, struct rollup_event *e, size_t n, int64_t start) {
+    struct consumer_partition p = {"activity.pageview", 0, start, 0};
+    struct rollup *r = rollup_new();
+    char err[256];
+    size_t counted;
+    int rc;
+    p.next = (start < 0 ? 0 : start) + (int64_t)n;
+    for (size_t i = 0; i < n; i++)
+        rollup_add(r, &e[i]);
+    rc = store_flush(s, &p, 1, e, n, r, 3600000, &counted, err, sizeof(err));
+    rollup_free(r);
+    if (rc == STORE_OK)
+        next_offset = p.next;
+    return rc;
+}
+
+static void flush(struct store *s, struct rollup_event *e, size_t n) {
+    assert_int_equal(flush_from(s, e, n, next_offset), STORE_OK);
+}
+
+/* A visit counter over the day (the minutes' and hours' sum to it). */
+static long long vc(const char *type, const char *dim) {
+    char sql[256];
+    snprintf(sql, sizeof(sql),
+             "SELECT coalesce(sum(n), 0) FROM visit_counts WHERE granularity = 'day' AND "
+             "type = '%s' AND dim = '%s'", type, dim);
+    return query(sql);
+}
+
+static struct store *open_store(void) {
+    char err[256];
+    struct store *s = store_open(path, err, sizeof(err));
+    assert_non_null(s);
+    return s;
+}
+
+static void test_one_visit_counts_everything_once(void **state) {
+    (void)state;
+    struct store *s = open_store();
+    struct rollup_event e[] = {
+        ev("pageview", "a", 0, "/home?utm_source=nl&utm_medium=email&utm_campaign=winter",
+           "\"referrer\":\"https://www.google.com/\",\"device\":\"mobile\","
+           "\"browser\":\"Safari\",\"os\":\"iOS\","),
+        ev("pageview", "a", 60000, "/shoes", NULL),
+        ev("click", "a", 90000, "/shoes", NULL),
+        ev("pageview", "b", 5000, "/shoes", "\"referrer\":\"https://s.test/elsewhere\","),
+    };
+    flush(s, e, 4);
+    assert_int_equal(vc("visit", ""), 2);
+    assert_int_equal(vc("bounce", ""), 1); /* b: one pageview, nothing else */
+    assert_int_equal(vc("visit_ms", ""), 90000);
+    assert_int_equal(vc("visit_pageviews", ""), 3);
+    assert_int_equal(vc("entry", "/home"), 1);
+    assert_int_equal(vc("entry", "/shoes"), 1);
+    assert_int_equal(vc("exit", "/home"), 0);
+    assert_int_equal(vc("exit", "/shoes"), 2);
+    assert_int_equal(vc("source", "google.com"), 1);
+    assert_int_equal(vc("source", "(direct)"), 1); /* b came from the site itself */
+    assert_int_equal(vc("utm_source", "nl"), 1);
+    assert_int_equal(vc("utm_medium", "email"), 1);
+    assert_int_equal(vc("utm_campaign", "winter"), 1);
+    assert_int_equal(vc("device", "mobile"), 1);
+    assert_int_equal(vc("browser", "Safari"), 1);
+    assert_int_equal(vc("os", "iOS"), 1);
+    assert_int_equal(vc("device", "Other"), 1); /* b's event named none */
+    /* all of a visit sits in the minute it started: a's at 10:00 */
+    assert_int_equal(query("SELECT n FROM visit_counts WHERE granularity='minute' AND "
+                           "type='visit_ms' AND bucket=1795946400"), 90000);
+    assert_int_equal(query("SELECT count(*) FROM visits"), 2);
+    store_close(s);
+}
+
+static void test_timeout_starts_a_new_visit(void **state) {
+    (void)state;
+    struct store *s = open_store();
+    struct rollup_event e[] = {
+        ev("pageview", "a", 0, "/1", NULL),
+        ev("pageview", "a", 30 * MIN, "/2", NULL),     /* exactly the timeout: same visit */
+        ev("pageview", "a", 60 * MIN + 1, "/3", NULL), /* over it: a new one */
+    };
+    flush(s, e, 3);
+    assert_int_equal(vc("visit", ""), 2);
+    assert_int_equal(vc("bounce", ""), 1);
+    assert_int_equal(vc("visit_ms", ""), 30 * MIN);
+    assert_int_equal(vc("entry", "/3"), 1);
+    assert_int_equal(query("SELECT count(*) FROM visit_counts WHERE granularity='hour' AND "
+                           "type='visit' AND n=1"), 2); /* 10:00 and 11:00 */
+    store_close(s);
+}
+
+/* A visitor's click can reach the aggregator after a later pageview: its
+ * topic is another one. */
+static void test_events_out_of_order_across_batches(void **state) {
+    (void)state;
+    struct store *s = open_store();
+    struct rollup_event later = ev("pageview", "a", 2 * MIN, "/2", NULL);
+    struct rollup_event first[] = {ev("pageview", "a", 0, "/1", NULL)};
+    struct rollup_event click = ev("click", "a", 1 * MIN, "/1", NULL);
+    struct rollup_event earlier = ev("pageview", "a", -3 * MIN, "/0", NULL);
+    struct rollup_event long_before = ev("pageview", "a", -90 * MIN, "/x", NULL);
+    flush(s, first, 1);
+    assert_int_equal(vc("bounce", ""), 1);
+    flush(s, &later, 1);
+    assert_int_equal(vc("bounce", ""), 0);
+    assert_int_equal(vc("exit", "/2"), 1);
+    flush(s, &click, 1); /* inside: no new exit, no longer visit */
+    assert_int_equal(vc("visit_ms", ""), 2 * MIN);
+    assert_int_equal(vc("exit", "/2"), 1);
+    flush(s, &earlier, 1); /* before the first: a longer visit, in its bucket */
+    assert_int_equal(vc("visit", ""), 1);
+    assert_int_equal(vc("visit_ms", ""), 5 * MIN);
+    assert_int_equal(vc("visit_pageviews", ""), 3);
+    flush(s, &long_before, 1); /* a visit of its own */
+    assert_int_equal(vc("visit", ""), 2);
+    assert_int_equal(vc("bounce", ""), 1);
+    assert_int_equal(vc("entry", "/x"), 1);
+    assert_int_equal(vc("exit", "/2"), 1);
+    store_close(s);
+}
+
+/* Whatever the batches, the same events give the same figures; a retry's
+ * copy changes nothing; a flush that does not commit changes nothing. */
+static void test_batches_duplicates_and_uncommitted_flushes(void **state) {
+    (void)state;
+    enum { N = 3000, VISITORS = 40 };
+    static struct rollup_event e[N];
+    static const char *types[] = {"pageview", "pageview", "pageview", "click", "search"};
+    static const char *pages[] = {"/", "/a", "/b", "/c"};
+    const char *kinds[] = {"visit", "bounce", "visit_ms", "visit_pageviews"};
+    long long whole[4];
+    unsigned rnd = 12345;
+    int64_t t[VISITORS] = {0};
+    struct store *s = open_store();
+
+    /* one arrival time: a retry is within the dedup window however far
+     * apart the visitors' clocks drift */
+    received_ms = T0 + 30LL * 86400000;
+    for (int i = 0; i < N; i++) {
+        char visitor[8];
+        int v;
+        rnd = rnd * 1103515245u + 12345u;
+        v = (int)(rnd >> 16) % VISITORS;
+        /* gaps of 0 to 51 minutes: some visits time out */
+        t[v] += (int64_t)((rnd >> 8) % 52) * MIN + (int64_t)(rnd % 1000);
+        snprintf(visitor, sizeof(visitor), "v%d", v);
+        e[i] = ev(types[rnd % 5], visitor, t[v], pages[(rnd >> 4) % 4], NULL);
+    }
+    flush(s, e, N);
+    for (int k = 0; k < 4; k++)
+        whole[k] = vc(kinds[k], "");
+    assert_true(whole[0] > VISITORS && whole[1] > 0 && whole[2] > 0);
+    store_close(s);
+    teardown(state);
+    next_offset = -1;
+
+    s = open_store();
+    for (size_t at = 0; at < N; at += 7) {
+        size_t n = N - at < 7 ? N - at : 7;
+        /* a stale owner's flush of the same batch: refused, nothing kept */
+        assert_int_equal(flush_from(s, e + at, n, next_offset + 1000), STORE_CONFLICT);
+        flush(s, e + at, n);
+        if (at % 700 == 0) /* a client retry: the same events again */
+            flush(s, e + at, n);
+    }
+    for (int k = 0; k < 4; k++)
+        assert_int_equal(vc(kinds[k], ""), whole[k]);
+    assert_int_equal(query("SELECT sum(n) FROM visit_counts WHERE granularity='day' AND "
+                           "type='entry'"), whole[0]);
+    assert_int_equal(query("SELECT sum(n) FROM visit_counts WHERE granularity='day' AND "
+                           "type='exit'"), whole[0]);
+    store_close(s);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_one_visit_counts_everything_once, reset, teardown),
+        cmocka_unit_test_setup_teardown(test_timeout_starts_a_new_visit, reset, teardown),
+        cmocka_unit_test_setup_teardown(test_events_out_of_order_across_batches, reset, teardown),
+        cmocka_unit_test_setup_teardown(test_batches_duplicates_and_uncommitted_flushes, reset,
+                                        teardown),
+    };
+    return cmocka_run_group_tests_name("visits", tests, NULL, free_strings);
+}
