@@ -14,8 +14,15 @@
 
 #define MAX_POINTS 10000
 
-static const char *const types[] = {"pageview", "click", "search", "zero_result_search"};
-#define TYPE_CNT 4
+/* The counters' types (schema/counters.sql): the events' first, then the
+ * visits' totals (a time series each), then the visits' dimensions (a top
+ * list each). */
+static const char *const types[] = {
+    "pageview", "click", "search", "zero_result_search",
+    "visit", "bounce", "visit_ms", "visit_pageviews",
+    "entry", "exit", "source", "utm_source", "utm_medium", "utm_campaign", "device", "browser",
+    "os"};
+enum { EVENT_TYPES = 4, TOTAL_TYPES = 8, TYPE_CNT = sizeof(types) / sizeof(types[0]) };
 
 sqlite3 *api_db_open(const char *path, char *errbuf, size_t errsize) {
     sqlite3 *db = NULL;
@@ -93,20 +100,24 @@ static int need_site(const struct api_params *p, char *errbuf, size_t errsize) {
     return 0;
 }
 
-static int valid_type(const char *t) {
-    for (int i = 0; i < TYPE_CNT; i++)
+/* The index of type t among types[lo, hi), or -1. */
+static int type_index(const char *t, int lo, int hi) {
+    for (int i = lo; t && i < hi; i++)
         if (!strcmp(t, types[i]))
-            return 1;
-    return 0;
+            return i;
+    return -1;
 }
 
-/* What timeseries and top both want: a site, a type and a range. */
-static int need_site_type_range(const struct api_params *p, int64_t now, int64_t *from,
-                                int64_t *to, char *errbuf, size_t errsize) {
+/* What timeseries and top both want: a site, a type of types[lo, hi) and a
+ * range. */
+static int need_site_type_range(const struct api_params *p, int lo, int hi, int64_t now,
+                                int64_t *from, int64_t *to, char *errbuf, size_t errsize) {
     if (need_site(p, errbuf, errsize))
         return -1;
-    if (!p->type || !valid_type(p->type)) {
-        snprintf(errbuf, errsize, "type: must be pageview, click, search or zero_result_search");
+    if (type_index(p->type, lo, hi) < 0) {
+        int n = snprintf(errbuf, errsize, "type: must be one of");
+        for (int i = lo; i < hi && n > 0 && (size_t)n < errsize; i++)
+            n += snprintf(errbuf + n, errsize - (size_t)n, " %s", types[i]);
         return -1;
     }
     return parse_range(p, now, from, to, errbuf, errsize);
@@ -188,6 +199,20 @@ json_t *api_sites(sqlite3 *db, int *status, char *errbuf, size_t errsize) {
     return json_pack("{s:o}", "sites", sites);
 }
 
+/* What a reader wants of the visit totals: the share of visits that
+ * bounced, the mean duration in seconds and pageviews per visit (null
+ * without visits). */
+static void summary_visit_ratios(json_t *out) {
+    double visits = (double)json_integer_value(json_object_get(out, "visit"));
+    double bounces = (double)json_integer_value(json_object_get(out, "bounce"));
+    double ms = (double)json_integer_value(json_object_get(out, "visit_ms"));
+    double pv = (double)json_integer_value(json_object_get(out, "visit_pageviews"));
+    json_object_set_new(out, "bounce_rate", visits ? json_real(bounces / visits) : json_null());
+    json_object_set_new(out, "visit_duration",
+                        visits ? json_real(ms / visits / 1000.0) : json_null());
+    json_object_set_new(out, "pageviews_per_visit", visits ? json_real(pv / visits) : json_null());
+}
+
 /* The figures of [from, to) into out: each type's count, bots, uniques, and
  * whether retention left the range partial. 0, or -1 on a database error. */
 static int summary_figures(sqlite3 *db, const char *site, int64_t from, int64_t to, json_t *out) {
@@ -206,11 +231,11 @@ static int summary_figures(sqlite3 *db, const char *site, int64_t from, int64_t 
     sqlite3_bind_text(st, 2, g, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, from);
     sqlite3_bind_int64(st, 4, to);
-    for (int i = 0; i < TYPE_CNT; i++)
+    for (int i = 0; i < TOTAL_TYPES; i++)
         json_object_set_new(out, types[i], json_integer(0));
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         const char *type = (const char *)sqlite3_column_text(st, 0);
-        if (!type || !valid_type(type))
+        if (type_index(type, 0, TOTAL_TYPES) < 0)
             continue;
         if (!sqlite3_column_int(st, 1))
             json_object_set_new(out, type, json_integer(sqlite3_column_int64(st, 2)));
@@ -221,6 +246,7 @@ static int summary_figures(sqlite3 *db, const char *site, int64_t from, int64_t 
     if (rc != SQLITE_DONE)
         return -1;
     json_object_set_new(out, "bots", json_integer((json_int_t)bots));
+    summary_visit_ratios(out);
     if (!(h = calloc(1, sizeof(*h))))
         abort();
     rc = merge_sketches(db, site, g, from, to, h);
@@ -275,7 +301,7 @@ json_t *api_timeseries(sqlite3 *db, const struct api_params *p, int64_t now, int
     size_t cnt;
     int rc;
 
-    if (need_site_type_range(p, now, &from, &to, errbuf, errsize))
+    if (need_site_type_range(p, 0, TOTAL_TYPES, now, &from, &to, errbuf, errsize))
         return NULL;
     if (!g)
         g = to - from <= 3 * 3600 ? "minute" : to - from <= 7 * 86400 ? "hour" : "day";
@@ -291,8 +317,9 @@ json_t *api_timeseries(sqlite3 *db, const struct api_params *p, int64_t now, int
         return NULL;
     }
     if (sqlite3_prepare_v2(db,
-                           "SELECT bucket, n FROM counts WHERE site = ?1 AND type = ?2 AND "
-                           "granularity = ?3 AND dim = '' AND bucket >= ?4 AND bucket < ?5",
+                           "SELECT bucket, n FROM counters WHERE site = ?1 AND type = ?2 AND "
+                           "granularity = ?3 AND dim = '' AND bot = 0 AND bucket >= ?4 AND "
+                           "bucket < ?5",
                            -1, &st, NULL))
         return db_failed(db, status, errbuf, errsize);
     sqlite3_bind_text(st, 1, p->site, -1, SQLITE_STATIC);
@@ -335,8 +362,15 @@ json_t *api_top(sqlite3 *db, const struct api_params *p, int64_t now, int *statu
     json_t *items, *out;
     int rc;
 
-    if (need_site_type_range(p, now, &from, &to, errbuf, errsize))
+    /* every type with a row per value: the events' (not zero_result_search's
+     * own name: it is a search's query) and the visits' dimensions */
+    if (need_site_type_range(p, 0, TYPE_CNT, now, &from, &to, errbuf, errsize))
         return NULL;
+    if (type_index(p->type, EVENT_TYPES, TOTAL_TYPES) >= 0) {
+        snprintf(errbuf, errsize, "type: %s has no values to list; it is a total (summary, "
+                 "timeseries)", p->type);
+        return NULL;
+    }
     if (p->limit) {
         char *end;
         limit = strtol(p->limit, &end, 10);
@@ -346,9 +380,10 @@ json_t *api_top(sqlite3 *db, const struct api_params *p, int64_t now, int *statu
         }
     }
     if (sqlite3_prepare_v2(db,
-                           "SELECT dim, sum(n) AS total FROM counts WHERE site = ?1 AND type = ?2 "
-                           "AND granularity = ?3 AND dim <> '' AND bucket >= ?4 AND bucket < ?5 "
-                           "GROUP BY dim ORDER BY total DESC, dim LIMIT ?6",
+                           "SELECT dim, sum(n) AS total FROM counters WHERE site = ?1 AND "
+                           "type = ?2 AND granularity = ?3 AND dim <> '' AND bot = 0 AND "
+                           "bucket >= ?4 AND bucket < ?5 GROUP BY dim HAVING total > 0 "
+                           "ORDER BY total DESC, dim LIMIT ?6",
                            -1, &st, NULL))
         return db_failed(db, status, errbuf, errsize);
     sqlite3_bind_text(st, 1, p->site, -1, SQLITE_STATIC);

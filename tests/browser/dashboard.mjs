@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // Browser test: a real (Debian) Chromium browses the demo site, whose
 // tracker.js sends to a real ingest; a dashboard opened before any of it
-// must show exactly those counts without a reload, and a search text that
-// is HTML must stay text. Usage: node dashboard.mjs WEB_URL ARTIFACT_DIR
+// must show exactly those counts (events, and the one visit they make)
+// without a reload, its tabs the visit's pages, source and device, a tab
+// chosen must survive a reload of the URL, and a search text that is HTML
+// must stay text. Usage: node dashboard.mjs WEB_URL ARTIFACT_DIR
 import { UA, fail, launch } from './browser.mjs';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -38,10 +40,11 @@ try {
   await demo.evaluate(() => window.activity.flush());
   await demo.screenshot({ path: path.join(artifacts, 'demo.png') });
 
-  const want = { pageview: '3', click: '3', search: '2' };
+  const want = { pageview: '3', click: '3', search: '2', visit: '1', bounce_rate: '0 %' };
   try {
     await dash.waitForFunction((w) => Object.keys(w).every((k) =>
       document.getElementById('card-' + k).textContent === w[k]), want, { timeout: 60000 });
+    await dash.click('#tab-zero_result_search');
     await dash.waitForFunction((x) =>
       document.getElementById('top-zero_result_search').textContent.includes(x), XSS,
       { timeout: 15000 });
@@ -66,6 +69,36 @@ try {
   if (!seen.targets.includes('add-to-cart2') || !seen.targets.includes('newsletter-signup1'))
     fail('click targets: ' + seen.targets);
   if (seen.images !== 0) fail('event text became HTML: ' + seen.images + ' <img> in the page');
+
+  // the visit's tabs: where it entered and left, where from, on what
+  const tabText = async (type, text) => {
+    await dash.click('#tab-' + type);
+    await dash.waitForFunction(([t, x]) => {
+      const table = document.getElementById('top-' + t);
+      return !table.hidden && table.textContent.includes(x);
+    }, [type, text], { timeout: 15000 });
+  };
+  await tabText('entry', '/demo/index.html1');
+  await tabText('source', '(direct)1');
+  await tabText('browser', 'Chrome1');
+  await tabText('os', 'Linux1');
+  await tabText('device', 'desktop1');
+  await tabText('exit', '/demo/products.html1');
+  const durationShown = await dash.textContent('#card-visit_duration');
+  if (!/^\d+(m \d+)?s$/.test(durationShown)) fail('visit duration card: ' + durationShown);
+  // the chosen tabs are in the URL, and the URL brings them back
+  const url = dash.url();
+  // (a panel on its first tab adds nothing)
+  if (!url.includes('pages=exit') || url.includes('devices=')) fail('tabs in the URL: ' + url);
+  await dash.goto(url);
+  await dash.waitForFunction(() =>
+    document.getElementById('tab-exit').getAttribute('aria-selected') === 'true' &&
+    !document.getElementById('top-exit').hidden &&
+    document.getElementById('top-entry').hidden &&
+    document.getElementById('top-exit').textContent.includes('/demo/products.html'),
+  null, { timeout: 15000 });
+  const csv = await dash.$eval('#csv-exit', (a) => a.href);
+  if (!csv.includes('type=exit') || !csv.includes('format=csv')) fail('exit CSV link: ' + csv);
   if (dialogs.length) fail('a script ran: dialog ' + JSON.stringify(dialogs));
   console.log('ok');
 } finally {

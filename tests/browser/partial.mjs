@@ -24,7 +24,7 @@ try {
   // every series is cut where retention deleted its minutes: one line each,
   // starting well right of the chart's left edge (the hour's first minutes)
   const lines = await page.$$eval('#chart polyline', (ps) => ps.map((p) => p.getAttribute('points')));
-  if (lines.length !== 3) fail('expected one line per type, got ' + lines.length);
+  if (lines.length !== 4) fail('expected one line per series, got ' + lines.length);
   for (const l of lines) {
     const firstX = parseFloat(l.split(' ')[0]);
     if (!(firstX > 400)) fail('a line starts at x=' + firstX + ': deleted minutes drawn');

@@ -5,7 +5,18 @@
 (function () {
   'use strict';
   var $ = function (id) { return document.getElementById(id); };
-  var SVG = 'http://www.w3.org/2000/svg', TYPES = ['pageview', 'click', 'search'];
+  var SVG = 'http://www.w3.org/2000/svg', TYPES = ['visit', 'pageview', 'click', 'search'];
+  /* The top lists, a panel of tabs each; a panel's tab is in the URL
+   * (?pages=entry), the first one by default. */
+  var PANELS = {
+    pages: [['pageview', 'Top pages'], ['entry', 'Entry pages'], ['exit', 'Exit pages']],
+    sources: [['source', 'Referrers'], ['utm_source', 'UTM source'], ['utm_medium', 'UTM medium'],
+              ['utm_campaign', 'UTM campaign']],
+    devices: [['device', 'Devices'], ['browser', 'Browsers'], ['os', 'Systems']],
+    events: [['click', 'Click targets'], ['search', 'Searches'],
+             ['zero_result_search', 'No results']]
+  };
+  var tab = {}; /* panel -> its tab's type */
   var live = null, refreshing = false, again = false;
 
   function query(params) {
@@ -43,8 +54,24 @@
 
   function fmt(n) { return Number(n).toLocaleString('en-US'); }
 
-  /* against the period of equal length just before */
-  function change(now, before) {
+  /* a card's value: counts, a share (bounce rate) or seconds (visit duration) */
+  function cardText(key, v) {
+    if (v === null || v === undefined) return '–';
+    if (key === 'bounce_rate') return Math.round(100 * v) + ' %';
+    if (key === 'visit_duration') {
+      var secs = Math.round(v);
+      return secs < 60 ? secs + 's' : Math.floor(secs / 60) + 'm ' + (secs % 60) + 's';
+    }
+    return fmt(v);
+  }
+
+  /* against the period of equal length just before; a share moves in points */
+  function change(key, now, before) {
+    if (key === 'bounce_rate') {
+      if (now === null || before === null) return '';
+      var pts = Math.round(100 * (now - before));
+      return (pts > 0 ? '+' : pts < 0 ? '−' : '±') + Math.abs(pts) + ' pts vs the period before';
+    }
     if (!before) return now ? 'new vs the period before' : '';
     var pct = Math.round(100 * (now - before) / before);
     return (pct > 0 ? '+' : pct < 0 ? '−' : '±') + Math.abs(pct) + ' % vs the period before';
@@ -97,19 +124,25 @@
       el('line', { x1: L, y1: y(v), x2: W - 10, y2: y(v), class: 'axis' }, svg);
       el('text', { x: L - 6, y: y(v) + 4, 'text-anchor': 'end' }, svg).textContent = fmt(v);
     });
-    var ticks = Math.min(Math.max(2, Math.floor(W / 130)), pts.length);
-    for (var t = 0; t < ticks; t++) {
-      var i = Math.round(t * (pts.length - 1) / Math.max(1, ticks - 1)), d = new Date(pts[i][0] * 1000);
+    /* labels every whole number of buckets that fits (3 hours, not 2.875),
+     * as many as the width holds */
+    var room = Math.max(2, Math.floor(W / 110)), steps = {
+      minute: [1, 2, 5, 10, 15, 30, 60], hour: [1, 2, 3, 4, 6, 12, 24, 48, 72, 96, 168],
+      day: [1, 2, 7, 14, 28, 56, 91, 182, 364] }[g] || [1];
+    var step = steps.filter(function (k) { return Math.ceil(pts.length / k) <= room; })[0] ||
+      Math.ceil(pts.length / room);
+    for (var i = 0; i < pts.length; i += step) {
+      var d = new Date(pts[i][0] * 1000);
       var label = g === 'day' ? d.toISOString().slice(5, 10) : d.toISOString().slice(11, 16);
       if (g === 'hour' && pts.length > 24) label = d.toISOString().slice(5, 10) + ' ' + label;
       /* the end labels inside the chart, not cut at its edges */
-      var anchor = t === 0 ? 'start' : t === ticks - 1 ? 'end' : 'middle';
+      var anchor = i === 0 ? 'start' : x(i) > W - 50 ? 'end' : 'middle';
       el('text', { x: x(i), y: H - 6, 'text-anchor': anchor }, svg).textContent = label;
     }
     /* a null point is a bucket retention deleted, and a bucket that has not
      * begun is no zero: the line stops at both; each point says its value */
     var now = Date.now() / 1000;
-    series.forEach(function (s) {
+    series.forEach(function (s, k) {
       var run = [];
       s.points.concat([[Infinity, null]]).forEach(function (p, i) {
         if (p[1] !== null && p[0] <= now) {
@@ -118,7 +151,9 @@
             .replace('T', ' ') + ' UTC: ' + fmt(p[1]) + ' ' + s.type + (p[1] == 1 ? '' : 's');
           return run.push(x(i).toFixed(1) + ',' + y(p[1]).toFixed(1));
         }
-        if (run.length) el('polyline', { class: s.type, points: run.join(' ') }, svg);
+        /* each series thinner than the one before: equal values stay visible */
+        if (run.length) el('polyline', { class: s.type, points: run.join(' '),
+                                         'stroke-width': 5 - 1.2 * k }, svg);
         run = [];
       });
     });
@@ -143,9 +178,9 @@
     var r = range(), base = { site: site, from: r.from, to: r.to }, answers = [];
     var keep = function (a) { answers.push(a); return a; };
     var jobs = [api('summary', Object.assign({ compare: 'previous' }, base)).then(keep).then(function (s) {
-      TYPES.concat(['uniques']).forEach(function (t) {
-        $('card-' + t).textContent = fmt(s[t]);
-        $('delta-' + t).textContent = change(s[t], s.previous[t]);
+      TYPES.concat(['uniques', 'bounce_rate', 'visit_duration']).forEach(function (t) {
+        $('card-' + t).textContent = cardText(t, s[t]);
+        $('delta-' + t).textContent = change(t, s[t], s.previous[t]);
       });
       $('card-active').textContent = fmt(s.active);
       $('bots').hidden = !s.bots;
@@ -158,12 +193,8 @@
       $('granularity').textContent = '(' + r.granularity + ' buckets, UTC)';
       drawChart(series, r.granularity);
     }));
-    TYPES.concat(['zero_result_search']).forEach(function (t) {
-      var params = Object.assign({ type: t, limit: 10 }, base);
-      $('csv-' + t).href = '/api/v1/top?' + query(Object.assign({}, params, { limit: 1000, format: 'csv' }));
-      jobs.push(api('top', params).then(keep).then(function (top) {
-        fillTable($('top-' + t), top.items);
-      }));
+    Object.keys(PANELS).forEach(function (panel) {
+      jobs.push(fillTop(tab[panel], base).then(keep));
     });
     jobs = Promise.all(jobs).then(function () { showPartial(answers); });
     return jobs.catch(function (e) { setStatus('error: ' + e.message, false); })
@@ -171,6 +202,66 @@
         refreshing = false;
         if (again) { again = false; refresh(); }
       });
+  }
+
+  /* One top list into its table, with its CSV link. */
+  function fillTop(t, base) {
+    var params = Object.assign({ type: t, limit: 10 }, base);
+    $('csv-' + t).href = '/api/v1/top?' + query(Object.assign({}, params, { limit: 1000, format: 'csv' }));
+    return api('top', params).then(function (top) {
+      fillTable($('top-' + t), top.items);
+      return top;
+    });
+  }
+
+  /* The panels' tabs, each with its table (hidden unless chosen). */
+  function buildPanels(wanted) {
+    Object.keys(PANELS).forEach(function (panel) {
+      var box = document.querySelector('[data-panel="' + panel + '"]');
+      var bar = document.createElement('div');
+      bar.className = 'tabs';
+      bar.setAttribute('role', 'tablist');
+      box.appendChild(bar);
+      tab[panel] = PANELS[panel].some(function (t) { return t[0] === wanted.get(panel); })
+        ? wanted.get(panel) : PANELS[panel][0][0];
+      PANELS[panel].forEach(function (t) {
+        var b = document.createElement('button'), table = document.createElement('table');
+        b.id = 'tab-' + t[0];
+        b.setAttribute('role', 'tab');
+        b.textContent = t[1];
+        b.addEventListener('click', function () {
+          tab[panel] = t[0];
+          showTabs();
+          saveView();
+          var r = range();
+          fillTop(t[0], { site: $('site').value, from: r.from, to: r.to })
+            .catch(function (e) { setStatus('error: ' + e.message, false); });
+        });
+        bar.appendChild(b);
+        table.id = 'top-' + t[0];
+        box.appendChild(table);
+      });
+      PANELS[panel].forEach(function (t) { /* after the tabs: the chosen one's, at the right */
+        var a = document.createElement('a');
+        a.id = 'csv-' + t[0];
+        a.className = 'csv';
+        a.textContent = 'CSV';
+        a.setAttribute('download', '');
+        bar.appendChild(a);
+      });
+    });
+    showTabs();
+  }
+
+  function showTabs() {
+    Object.keys(PANELS).forEach(function (panel) {
+      PANELS[panel].forEach(function (t) {
+        var on = tab[panel] === t[0];
+        $('tab-' + t[0]).setAttribute('aria-selected', on ? 'true' : 'false');
+        $('csv-' + t[0]).hidden = !on;
+        $('top-' + t[0]).hidden = !on;
+      });
+    });
   }
 
   /* The live stream pushes today's summary every second; a change in it
@@ -185,17 +276,22 @@
       var s = JSON.parse(ev.data);
       if (s.error) return setStatus('error: ' + s.error, false);
       $('card-active').textContent = fmt(s.active);
-      var key = [s.pageview, s.click, s.search, s.zero_result_search, s.uniques].join();
+      var key = [s.pageview, s.click, s.search, s.zero_result_search, s.uniques, s.visit,
+                 s.bounce, s.visit_ms].join();
       if (key !== last) { last = key; refresh(); }
     });
     live.onerror = function () { setStatus('reconnecting…', false); };
   }
 
-  /* The view lives in the URL (?site=...&range=...), so a link shows it again. */
+  /* The view lives in the URL (?site=...&range=...&pages=exit), so a link
+   * shows it again. */
   function saveView() {
     var view = { site: $('site').value, range: $('range').value };
     $('custom').hidden = view.range !== 'custom';
     if (view.range === 'custom') { view.from = $('from').value; view.to = $('to').value; }
+    Object.keys(PANELS).forEach(function (panel) {
+      if (tab[panel] !== PANELS[panel][0][0]) view[panel] = tab[panel];
+    });
     var q = query(view);
     history.replaceState(null, '', location.pathname + '?' + q);
   }
@@ -230,6 +326,7 @@
   }
 
   var wanted = new URLSearchParams(location.search), wantedRange = wanted.get('range');
+  buildPanels(wanted);
   if (wantedRange && $('range').querySelector('option[value="' + CSS.escape(wantedRange) + '"]'))
     $('range').value = wantedRange;
   var today = new Date().toISOString().slice(0, 10);
