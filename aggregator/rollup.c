@@ -186,6 +186,8 @@ void rollup_add_visit(struct rollup *r, enum rollup_visit_count what, const char
     size_t len = HEADER_LEN + site_len + 1 + dim_len + 1;
     uint64_t h;
     assert(site_len <= 256 && dim_len <= 4096);
+    if (!n)
+        return;
     memcpy(key + HEADER_LEN, site, site_len + 1);
     memcpy(key + HEADER_LEN + site_len + 1, dim, dim_len + 1);
     h = rollup_header(key, KIND_COUNT, ROLLUP_MINUTE, 0, TYPE_VISIT_FIRST + (int)what,

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "visits.h"
 
+#include "urlparts.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,14 +13,23 @@ struct visits {
     int64_t timeout_ms;
 };
 
-/* One visit as the visits table keeps it. */
+/* One visit as the visits table keeps it: what its counters are a function
+ * of. Every field is order-free: a minimum, a maximum, a count, or taken
+ * from the event with the smallest (entry, source, tags, device) or
+ * largest (exit) time. */
 struct visit {
-    int64_t start_ms;        /* the first event applied: the visit's bucket */
     int64_t first_ms, last_ms; /* its earliest and latest event times */
     int64_t pageviews;
-    int engaged;             /* a click or a search */
-    char exit[4097];         /* the last page viewed (a path, <= 4096 bytes) */
+    int engaged;               /* a click or a search */
+    int64_t exit_ms;           /* the latest pageview's time; -1: none yet */
+    char entry[4097], exit[4097], source[4097];
+    char utm_source[URLPARTS_MAX + 1], utm_medium[URLPARTS_MAX + 1],
+        utm_campaign[URLPARTS_MAX + 1];
+    char device[24], browser[24], os[24];
 };
+
+enum { C_FIRST, C_LAST, C_PAGEVIEWS, C_ENGAGED, C_EXIT_MS, C_ENTRY, C_EXIT, C_SOURCE,
+       C_UTM_SOURCE, C_UTM_MEDIUM, C_UTM_CAMPAIGN, C_DEVICE, C_BROWSER, C_OS };
 
 struct visits *visits_new(sqlite3 *db, int64_t timeout_ms) {
     struct visits *v = calloc(1, sizeof(*v));
@@ -27,13 +38,15 @@ struct visits *visits_new(sqlite3 *db, int64_t timeout_ms) {
     v->db = db;
     v->timeout_ms = timeout_ms;
     if (sqlite3_prepare_v3(db,
-                           "SELECT start_ms, first_ms, last_ms, pageviews, engaged, exit "
+                           "SELECT first_ms, last_ms, pageviews, engaged, exit_ms, entry, exit, "
+                           "source, utm_source, utm_medium, utm_campaign, device, browser, os "
                            "FROM visits WHERE site = ?1 AND visitor = ?2",
                            -1, SQLITE_PREPARE_PERSISTENT, &v->get, NULL) != SQLITE_OK ||
         sqlite3_prepare_v3(db,
-                           "INSERT OR REPLACE INTO visits (site, visitor, start_ms, first_ms, "
-                           "last_ms, pageviews, engaged, exit) "
-                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                           "INSERT OR REPLACE INTO visits (site, visitor, first_ms, last_ms, "
+                           "pageviews, engaged, exit_ms, entry, exit, source, utm_source, "
+                           "utm_medium, utm_campaign, device, browser, os) VALUES (?1, ?2, ?3, "
+                           "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
                            -1, SQLITE_PREPARE_PERSISTENT, &v->put, NULL) != SQLITE_OK) {
         visits_free(v);
         return NULL;
@@ -64,61 +77,78 @@ static int event_order(const void *a, const void *b) {
     return (x->type[0] != 'p') - (y->type[0] != 'p');
 }
 
-static int is_bounce(const struct visit *s) { return s->pageviews == 1 && !s->engaged; }
+#define COPY(dst, src) snprintf((dst), sizeof(dst), "%s", (src))
 
-/* A new visit starts with ev: its one-time counts, in its minute. */
-static void visit_start(struct visit *s, const struct rollup_event *ev, struct rollup *out) {
-    const char *site = ev->site;
-    int64_t t = ev->ts_ms;
-    s->start_ms = s->first_ms = s->last_ms = t;
-    s->pageviews = ev->type[0] == 'p';
-    s->engaged = !s->pageviews;
-    snprintf(s->exit, sizeof(s->exit), "%s", ev->page);
-    rollup_add_visit(out, ROLLUP_VISIT, site, t, "", 1);
-    rollup_add_visit(out, ROLLUP_BOUNCE, site, t, "", is_bounce(s));
-    rollup_add_visit(out, ROLLUP_VISIT_PAGEVIEWS, site, t, "", s->pageviews);
-    rollup_add_visit(out, ROLLUP_ENTRY, site, t, ev->page, 1);
-    rollup_add_visit(out, ROLLUP_EXIT, site, t, ev->page, 1);
-    /* "" is each table's total row, so a direct visit has a name of its own */
-    rollup_add_visit(out, ROLLUP_SOURCE, site, t, *ev->source ? ev->source : "(direct)", 1);
-    if (*ev->utm_source)
-        rollup_add_visit(out, ROLLUP_UTM_SOURCE, site, t, ev->utm_source, 1);
-    if (*ev->utm_medium)
-        rollup_add_visit(out, ROLLUP_UTM_MEDIUM, site, t, ev->utm_medium, 1);
-    if (*ev->utm_campaign)
-        rollup_add_visit(out, ROLLUP_UTM_CAMPAIGN, site, t, ev->utm_campaign, 1);
-    rollup_add_visit(out, ROLLUP_DEVICE, site, t, ev->device, 1);
-    rollup_add_visit(out, ROLLUP_BROWSER, site, t, ev->browser, 1);
-    rollup_add_visit(out, ROLLUP_OS, site, t, ev->os, 1);
+/* What the first event of a visit decides: where and how it came in. */
+static void visit_landing(struct visit *s, const struct rollup_event *ev) {
+    s->first_ms = ev->ts_ms;
+    COPY(s->entry, ev->page);
+    COPY(s->source, ev->source);
+    COPY(s->utm_source, ev->utm_source);
+    COPY(s->utm_medium, ev->utm_medium);
+    COPY(s->utm_campaign, ev->utm_campaign);
+    COPY(s->device, ev->device);
+    COPY(s->browser, ev->browser);
+    COPY(s->os, ev->os);
+    if (s->exit_ms < 0) /* no pageview yet: it leaves where it came in */
+        COPY(s->exit, ev->page);
 }
 
-/* ev joins the visit s: what changes, counted in the visit's minute. */
-static void visit_join(struct visit *s, const struct rollup_event *ev, struct rollup *out) {
-    const char *site = ev->site;
-    int64_t t = s->start_ms;
-    int was_bounce = is_bounce(s), pageview = ev->type[0] == 'p';
-    if (pageview) {
-        s->pageviews++;
-        rollup_add_visit(out, ROLLUP_VISIT_PAGEVIEWS, site, t, "", 1);
-    } else {
-        s->engaged = 1;
-    }
-    if (ev->ts_ms >= s->last_ms) {
-        rollup_add_visit(out, ROLLUP_VISIT_MS, site, t, "", ev->ts_ms - s->last_ms);
+/* ev is part of the visit s (whatever order its events come in). */
+static void visit_add(struct visit *s, const struct rollup_event *ev) {
+    if (ev->ts_ms < s->first_ms)
+        visit_landing(s, ev);
+    if (ev->ts_ms > s->last_ms)
         s->last_ms = ev->ts_ms;
-        if (pageview && strcmp(s->exit, ev->page)) {
-            rollup_add_visit(out, ROLLUP_EXIT, site, t, s->exit, -1);
-            rollup_add_visit(out, ROLLUP_EXIT, site, t, ev->page, 1);
-            snprintf(s->exit, sizeof(s->exit), "%s", ev->page);
-        }
-    } else if (ev->ts_ms < s->first_ms) {
-        rollup_add_visit(out, ROLLUP_VISIT_MS, site, t, "", s->first_ms - ev->ts_ms);
-        s->first_ms = ev->ts_ms;
+    if (ev->type[0] != 'p') {
+        s->engaged = 1;
+        return;
     }
-    rollup_add_visit(out, ROLLUP_BOUNCE, site, t, "", is_bounce(s) - was_bounce);
+    s->pageviews++;
+    if (ev->ts_ms >= s->exit_ms) {
+        s->exit_ms = ev->ts_ms;
+        COPY(s->exit, ev->page);
+    }
 }
 
-/* The stored visit of ev's visitor: 1 and *s, 0 when none, or an error. */
+/* A new visit of ev alone. */
+static void visit_new(struct visit *s, const struct rollup_event *ev) {
+    s->last_ms = ev->ts_ms;
+    s->pageviews = 0;
+    s->engaged = 0;
+    s->exit_ms = -1;
+    visit_landing(s, ev);
+    visit_add(s, ev);
+}
+
+/* sign * every counter of s, in the minute of its first event. */
+static void visit_count(struct rollup *out, const char *site, const struct visit *s, int sign) {
+    int64_t t = s->first_ms;
+    rollup_add_visit(out, ROLLUP_VISIT, site, t, "", sign);
+    rollup_add_visit(out, ROLLUP_BOUNCE, site, t, "", sign * (s->pageviews == 1 && !s->engaged));
+    rollup_add_visit(out, ROLLUP_VISIT_MS, site, t, "", sign * (s->last_ms - s->first_ms));
+    rollup_add_visit(out, ROLLUP_VISIT_PAGEVIEWS, site, t, "", sign * s->pageviews);
+    rollup_add_visit(out, ROLLUP_ENTRY, site, t, s->entry, sign);
+    rollup_add_visit(out, ROLLUP_EXIT, site, t, s->exit, sign);
+    /* "" is each table's total row, so a direct visit has a name of its own */
+    rollup_add_visit(out, ROLLUP_SOURCE, site, t, *s->source ? s->source : "(direct)", sign);
+    if (*s->utm_source)
+        rollup_add_visit(out, ROLLUP_UTM_SOURCE, site, t, s->utm_source, sign);
+    if (*s->utm_medium)
+        rollup_add_visit(out, ROLLUP_UTM_MEDIUM, site, t, s->utm_medium, sign);
+    if (*s->utm_campaign)
+        rollup_add_visit(out, ROLLUP_UTM_CAMPAIGN, site, t, s->utm_campaign, sign);
+    rollup_add_visit(out, ROLLUP_DEVICE, site, t, s->device, sign);
+    rollup_add_visit(out, ROLLUP_BROWSER, site, t, s->browser, sign);
+    rollup_add_visit(out, ROLLUP_OS, site, t, s->os, sign);
+}
+
+static void column_copy(sqlite3_stmt *q, int col, char *dst, size_t size) {
+    const unsigned char *v = sqlite3_column_text(q, col);
+    snprintf(dst, size, "%s", v ? (const char *)v : "");
+}
+
+/* The stored visit of ev's visitor: 1 and *s, 0 when none, or -(an error). */
 static int visit_load(struct visits *v, const struct rollup_event *ev, struct visit *s) {
     sqlite3_stmt *q = v->get;
     int rc;
@@ -126,13 +156,20 @@ static int visit_load(struct visits *v, const struct rollup_event *ev, struct vi
     sqlite3_bind_int64(q, 2, (sqlite3_int64)ev->visitor);
     rc = sqlite3_step(q);
     if (rc == SQLITE_ROW) {
-        const unsigned char *exit = sqlite3_column_text(q, 5);
-        s->start_ms = sqlite3_column_int64(q, 0);
-        s->first_ms = sqlite3_column_int64(q, 1);
-        s->last_ms = sqlite3_column_int64(q, 2);
-        s->pageviews = sqlite3_column_int64(q, 3);
-        s->engaged = sqlite3_column_int(q, 4);
-        snprintf(s->exit, sizeof(s->exit), "%s", exit ? (const char *)exit : "");
+        s->first_ms = sqlite3_column_int64(q, C_FIRST);
+        s->last_ms = sqlite3_column_int64(q, C_LAST);
+        s->pageviews = sqlite3_column_int64(q, C_PAGEVIEWS);
+        s->engaged = sqlite3_column_int(q, C_ENGAGED);
+        s->exit_ms = sqlite3_column_int64(q, C_EXIT_MS);
+        column_copy(q, C_ENTRY, s->entry, sizeof(s->entry));
+        column_copy(q, C_EXIT, s->exit, sizeof(s->exit));
+        column_copy(q, C_SOURCE, s->source, sizeof(s->source));
+        column_copy(q, C_UTM_SOURCE, s->utm_source, sizeof(s->utm_source));
+        column_copy(q, C_UTM_MEDIUM, s->utm_medium, sizeof(s->utm_medium));
+        column_copy(q, C_UTM_CAMPAIGN, s->utm_campaign, sizeof(s->utm_campaign));
+        column_copy(q, C_DEVICE, s->device, sizeof(s->device));
+        column_copy(q, C_BROWSER, s->browser, sizeof(s->browser));
+        column_copy(q, C_OS, s->os, sizeof(s->os));
     }
     sqlite3_reset(q);
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -rc;
@@ -140,52 +177,74 @@ static int visit_load(struct visits *v, const struct rollup_event *ev, struct vi
 
 static int visit_store(struct visits *v, const struct rollup_event *ev, const struct visit *s) {
     sqlite3_stmt *q = v->put;
+    const char *texts[] = {s->entry, s->exit, s->source, s->utm_source, s->utm_medium,
+                           s->utm_campaign, s->device, s->browser, s->os};
     int rc;
     sqlite3_bind_text(q, 1, ev->site, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 2, (sqlite3_int64)ev->visitor);
-    sqlite3_bind_int64(q, 3, s->start_ms);
-    sqlite3_bind_int64(q, 4, s->first_ms);
-    sqlite3_bind_int64(q, 5, s->last_ms);
-    sqlite3_bind_int64(q, 6, s->pageviews);
-    sqlite3_bind_int(q, 7, s->engaged);
-    sqlite3_bind_text(q, 8, s->exit, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 3 + C_FIRST, s->first_ms);
+    sqlite3_bind_int64(q, 3 + C_LAST, s->last_ms);
+    sqlite3_bind_int64(q, 3 + C_PAGEVIEWS, s->pageviews);
+    sqlite3_bind_int(q, 3 + C_ENGAGED, s->engaged);
+    sqlite3_bind_int64(q, 3 + C_EXIT_MS, s->exit_ms);
+    for (int i = 0; i < 9; i++)
+        sqlite3_bind_text(q, 3 + C_ENTRY + i, texts[i], -1, SQLITE_STATIC);
     rc = sqlite3_step(q);
     sqlite3_reset(q);
     return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
+/* Counts the visit cur as it now is, taking back what was counted of it
+ * before (was, when it was loaded from the table): the rollup adds the two
+ * up, so only what changed is written. */
+static void visit_settle(struct rollup *out, const char *site, const struct visit *was,
+                         const struct visit *cur) {
+    if (was)
+        visit_count(out, site, was, -1);
+    visit_count(out, site, cur, 1);
+}
+
 int visits_apply(struct visits *v, const struct rollup_event **events, size_t cnt,
                  struct rollup *out) {
-    struct visit *s = malloc(sizeof(*s)), alone;
+    /* the visit as stored, as it becomes, and a late earlier one */
+    struct visit *was = malloc(sizeof(*was)), *cur = malloc(sizeof(*cur)), *alone = malloc(sizeof(*alone));
     int rc = SQLITE_OK;
-    if (!s)
+    if (!was || !cur || !alone)
         abort();
     qsort(events, cnt, sizeof(*events), event_order);
     for (size_t i = 0; rc == SQLITE_OK && i < cnt;) {
         const struct rollup_event *first = events[i];
-        int have = visit_load(v, first, s), changed = 0;
-        if (have < 0) {
-            rc = -have;
+        int stored = visit_load(v, first, was), have = stored > 0;
+        if (stored < 0) {
+            rc = -stored;
             break;
         }
-        /* this visitor's events of the batch */
+        if (have)
+            memcpy(cur, was, sizeof(*cur));
+        /* this visitor's events of the batch, in time order */
         for (; i < cnt && events[i]->visitor == first->visitor &&
                !strcmp(events[i]->site, first->site);
              i++) {
             const struct rollup_event *ev = events[i];
-            if (!have || ev->ts_ms > s->last_ms + v->timeout_ms) {
-                visit_start(s, ev, out);
-                have = changed = 1;
-            } else if (ev->ts_ms < s->first_ms - v->timeout_ms) {
-                visit_start(&alone, ev, out); /* an earlier visit, late: counted alone */
+            if (!have || ev->ts_ms > cur->last_ms + v->timeout_ms) {
+                if (have) { /* the visit before is over: counted as it ended */
+                    visit_settle(out, ev->site, stored > 0 ? was : NULL, cur);
+                    stored = 0;
+                }
+                visit_new(cur, ev);
+                have = 1;
+            } else if (ev->ts_ms < cur->first_ms - v->timeout_ms) {
+                visit_new(alone, ev); /* an earlier visit, late: counted alone */
+                visit_count(out, ev->site, alone, 1);
             } else {
-                visit_join(s, ev, out);
-                changed = 1;
+                visit_add(cur, ev);
             }
         }
-        if (changed)
-            rc = visit_store(v, first, s);
+        visit_settle(out, first->site, stored > 0 ? was : NULL, cur);
+        rc = visit_store(v, first, cur);
     }
-    free(s);
+    free(was);
+    free(cur);
+    free(alone);
     return rc;
 }

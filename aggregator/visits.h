@@ -3,17 +3,23 @@
  * counters it yields (rollup.h, enum rollup_visit_count).
  *
  * A visit is a visitor's events on one site with no gap longer than the
- * timeout (--visit-timeout, 30 minutes): the first event starts it, and an
- * event more than the timeout after the visit's last one starts the next.
- * Everything about a visit is counted in the minute its first event is in
- * (and that minute's hour and day): visits, its entry page, source, UTM
- * tags, device, browser and system once; its pageviews, its duration (last
- * event's time minus the first's, in ms) and whether it bounced (exactly
- * one pageview, no click or search) and its exit page (the last page
- * viewed) are updated there as it goes on: a second pageview takes the
- * bounce back (-1), a new last page moves the exit count (-1 on the old
- * one, +1 on the new). So the figures are exact at any moment for the
- * visits so far, and a visit in progress counts as it stands.
+ * timeout (--visit-timeout, 30 minutes): an event more than the timeout
+ * after the visit's last one starts the next visit. Its counters are a
+ * function of its events as a set, whatever order they come in: visits 1;
+ * a bounce if it has exactly one pageview and no click or search; its
+ * duration (latest event time minus earliest, ms) and pageviews; its entry
+ * page, source (referrer host), UTM tags, device, browser and system from
+ * its earliest event; its exit page from its latest pageview (no pageview:
+ * the entry page). All of them are counted in the minute of its earliest
+ * event (and that minute's hour and day), so a visit spanning buckets is
+ * one visit, of the bucket it began in.
+ *
+ * Each flush counts a visit as it now stands and takes back what it
+ * counted of it before (minus the stored state's counters, plus the new
+ * state's; the rollup sums them, so only what changed is written): the
+ * figures are exact at every moment for the visits so far, and a visit in
+ * progress counts as it stands. A second pageview takes the bounce back;
+ * an earlier event that arrives late moves the visit to its own minute.
  *
  * Exactly once. The state of the latest visit of each (site, visitor) is a
  * row of the `visits` table, read and written by visits_apply inside the
@@ -27,16 +33,17 @@
  * are serialised by SQLite's write lock, each reading what the last one
  * committed.
  *
- * Order. Within a batch a visitor's events are applied in time order. Its
- * pageviews, clicks and searches come from three topics, so a later batch
- * can bring an earlier event: one within a visit (not before its first
- * event by more than the timeout) joins it (a pageview takes back the
- * bounce; an event before the first lengthens the duration but the visit
- * stays in its bucket; only events at or after the last move the exit
- * page); one earlier than that is a visit of its own, counted alone.
+ * Order. A visitor's pageviews, clicks and searches come from three
+ * topics, so a later batch can bring an earlier event. Within one visit
+ * that changes nothing (the counters are order-free, above). Across the
+ * timeout it can: an event that arrives after a later visit began, and is
+ * more than the timeout before that visit's first event, is counted as a
+ * visit of its own (the state keeps the latest visit only); an event that
+ * would have bridged two visits' gap does not merge them once the second
+ * has begun. Both need an event to arrive over half an hour late.
  *
- * Memory. Open visits are rows in the file (~60 bytes each plus the exit
- * page), not worker memory: a flush holds only its batch's visitors, and
+ * Memory. Open visits are rows in the file (~100 bytes plus the pages and
+ * source), not worker memory: a flush holds only its batch's visitors, and
  * SQLite's page cache (64 MiB) is the only bound, so there is no limit at
  * which visits are dropped. Rows whose last event is older than twice the
  * timeout are deleted by the retention pass (retention.h), after which a
@@ -57,8 +64,8 @@ struct visits;
 struct visits *visits_new(sqlite3 *db, int64_t timeout_ms);
 void visits_free(struct visits *v);
 
-/* Applies events (pointers into the batch; bot events and duplicates left
- * out by the caller, order is free) to the stored visit state and adds the
+/* Applies events (pointers into the batch, sorted here; bot events and
+ * duplicates left out by the caller) to the stored visit state and adds the
  * counter deltas to out. Call inside the write transaction. Returns
  * SQLITE_OK or the failing step's code (the transaction must then roll
  * back, and out be discarded). */

@@ -89,14 +89,22 @@ CREATE TABLE IF NOT EXISTS retention (
 -- site, written in the same transaction as the counters it changed. Rows
 -- whose last event is two visit timeouts old are deleted by retention.
 CREATE TABLE IF NOT EXISTS visits (
-    site        TEXT    NOT NULL,
-    visitor     INTEGER NOT NULL, -- hll_hash of the visitor id
-    start_ms    INTEGER NOT NULL, -- the first event applied: the visit's bucket
-    first_ms    INTEGER NOT NULL, -- earliest event time, Unix ms
-    last_ms     INTEGER NOT NULL, -- latest event time, Unix ms
-    pageviews   INTEGER NOT NULL,
-    engaged     INTEGER NOT NULL, -- 1 after a click or search
-    exit        TEXT    NOT NULL, -- the last page viewed
+    site         TEXT    NOT NULL,
+    visitor      INTEGER NOT NULL, -- hll_hash of the visitor id
+    first_ms     INTEGER NOT NULL, -- earliest event time, Unix ms: the visit's bucket
+    last_ms      INTEGER NOT NULL, -- latest event time
+    pageviews    INTEGER NOT NULL,
+    engaged      INTEGER NOT NULL, -- 1 after a click or search
+    exit_ms      INTEGER NOT NULL, -- the latest pageview's time; -1: none
+    entry        TEXT    NOT NULL, -- the earliest event's page, and its
+    source       TEXT    NOT NULL, --   referrer host ('' direct),
+    utm_source   TEXT    NOT NULL, --   tags ('' none)
+    utm_medium   TEXT    NOT NULL,
+    utm_campaign TEXT    NOT NULL,
+    device       TEXT    NOT NULL, --   and user agent's classes
+    browser      TEXT    NOT NULL,
+    os           TEXT    NOT NULL,
+    exit         TEXT    NOT NULL, -- the latest pageview's page (else the entry)
     PRIMARY KEY (site, visitor)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS visits_by_last ON visits (last_ms);

@@ -172,16 +172,94 @@ static void test_events_out_of_order_across_batches(void **state) {
     flush(s, &click, 1); /* inside: no new exit, no longer visit */
     assert_int_equal(vc("visit_ms", ""), 2 * MIN);
     assert_int_equal(vc("exit", "/2"), 1);
-    flush(s, &earlier, 1); /* before the first: a longer visit, in its bucket */
+    flush(s, &earlier, 1); /* before the first: the visit began earlier */
     assert_int_equal(vc("visit", ""), 1);
     assert_int_equal(vc("visit_ms", ""), 5 * MIN);
     assert_int_equal(vc("visit_pageviews", ""), 3);
+    assert_int_equal(vc("entry", "/0"), 1);
+    assert_int_equal(vc("entry", "/1"), 0);
+    /* and it moved to the minute it began in */
+    assert_int_equal(query("SELECT n FROM visit_counts WHERE granularity='minute' AND "
+                           "type='visit' AND bucket=1795946220"), 1);
+    assert_int_equal(query("SELECT n FROM visit_counts WHERE granularity='minute' AND "
+                           "type='visit' AND bucket=1795946400"), 0);
     flush(s, &long_before, 1); /* a visit of its own */
     assert_int_equal(vc("visit", ""), 2);
     assert_int_equal(vc("bounce", ""), 1);
     assert_int_equal(vc("entry", "/x"), 1);
     assert_int_equal(vc("exit", "/2"), 1);
     store_close(s);
+}
+
+/* Every row of visit_counts that is not 0, as text. */
+static void visit_rows(char *out, size_t size) {
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    size_t n = 0;
+    out[0] = '\0';
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT type, granularity, bucket, dim, n FROM "
+                                            "visit_counts WHERE n <> 0 ORDER BY 1, 2, 3, 4",
+                                        -1, &st, NULL), SQLITE_OK);
+    while (sqlite3_step(st) == SQLITE_ROW && n < size)
+        n += (size_t)snprintf(out + n, size - n, "%s %s %lld %s %lld\n",
+                              sqlite3_column_text(st, 0), sqlite3_column_text(st, 1),
+                              (long long)sqlite3_column_int64(st, 2), sqlite3_column_text(st, 3),
+                              (long long)sqlite3_column_int64(st, 4));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    assert_true(n < size);
+}
+
+/* A visit's events reach the aggregator in any order (three topics): every
+ * order, one event per batch, gives the counters of time order. */
+static void test_any_arrival_order_gives_the_same_counters(void **state) {
+    enum { N = 5 };
+    static char want[8192], got[8192];
+    struct rollup_event e[N] = {
+        ev("pageview", "a", 0, "/in?utm_source=ads&utm_campaign=c",
+           "\"referrer\":\"https://t.co/x\",\"device\":\"tablet\",\"browser\":\"Safari\","
+           "\"os\":\"iOS\","),
+        ev("click", "a", 1 * MIN, "/in", NULL),
+        ev("pageview", "a", 2 * MIN, "/b", NULL),
+        ev("search", "a", 3 * MIN, "/b", NULL),
+        ev("pageview", "a", 4 * MIN, "/out", NULL),
+    };
+    int perm[N] = {0, 1, 2, 3, 4}, count = 0;
+    struct store *s = open_store();
+    flush(s, e, N);
+    store_close(s);
+    visit_rows(want, sizeof(want));
+    assert_non_null(strstr(want, "entry day 1795910400 /in 1"));
+    assert_non_null(strstr(want, "exit day 1795910400 /out 1"));
+    assert_non_null(strstr(want, "source day 1795910400 t.co 1"));
+    assert_non_null(strstr(want, "visit_ms day 1795910400  240000"));
+    for (;;) { /* every permutation, in lexicographic order */
+        int i, j;
+        teardown(state);
+        reset(state);
+        s = open_store();
+        for (i = 0; i < N; i++)
+            flush(s, &e[perm[i]], 1);
+        store_close(s);
+        visit_rows(got, sizeof(got));
+        if (strcmp(got, want))
+            fail_msg("order %d%d%d%d%d gave\n%s\nnot\n%s", perm[0], perm[1], perm[2], perm[3],
+                     perm[4], got, want);
+        count++;
+        for (i = N - 2; i >= 0 && perm[i] > perm[i + 1]; i--)
+            ;
+        if (i < 0)
+            break;
+        for (j = N - 1; perm[j] < perm[i]; j--)
+            ;
+        int t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+        for (int a = i + 1, b = N - 1; a < b; a++, b--)
+            t = perm[a], perm[a] = perm[b], perm[b] = t;
+    }
+    assert_int_equal(count, 120);
 }
 
 /* Whatever the batches, the same events give the same figures; a retry's
@@ -242,6 +320,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_one_visit_counts_everything_once, reset, teardown),
         cmocka_unit_test_setup_teardown(test_timeout_starts_a_new_visit, reset, teardown),
         cmocka_unit_test_setup_teardown(test_events_out_of_order_across_batches, reset, teardown),
+        cmocka_unit_test_setup_teardown(test_any_arrival_order_gives_the_same_counters, reset,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_batches_duplicates_and_uncommitted_flushes, reset,
                                         teardown),
     };
