@@ -217,12 +217,12 @@ static int prune_sketches(struct retention *r, int64_t pruned[], double *longest
     return 0;
 }
 
-/* Step 2 for finished visits' state. */
-static int prune_visits(struct retention *r, int64_t now, int64_t *pruned, double *longest) {
+/* Step 2 for finished visits' state (visits.h: by the stream's time). */
+static int prune_visits(struct retention *r, int64_t *pruned, double *longest) {
     sqlite3_stmt *q = r->q[Q_PRUNE_VISITS];
     if (!r->keep.visit_state_ms)
         return 0;
-    sqlite3_bind_int64(q, 1, now * 1000 - r->keep.visit_state_ms);
+    sqlite3_bind_int64(q, 1, r->keep.visit_state_ms);
     sqlite3_bind_int(q, 2, RETENTION_ROWS_PER_TXN);
     return delete_in_chunks(r, q, RETENTION_ROWS_PER_TXN, pruned, longest);
 }
@@ -324,7 +324,7 @@ int retention_run(struct retention *r, int64_t now) {
     if (!rc)
         rc = prune_sketches(r, pruned_sketches, &longest);
     if (!rc)
-        rc = prune_visits(r, now, &pruned_visits, &longest);
+        rc = prune_visits(r, &pruned_visits, &longest);
     if (!rc)
         rc = give_back_pages(r, &longest);
     if (!rc)

@@ -43,8 +43,8 @@ enum retention_scope { RETENTION_TOTALS, RETENTION_DIMS, RETENTION_SCOPE_CNT };
  * RETENTION_TOTALS covers the dim = '' counts and the sketches. */
 struct retention_keep {
     int64_t secs[ROLLUP_GRAN_CNT][RETENTION_SCOPE_CNT];
-    /* a visit's state (visits.h) is deleted this long after its last event
-     * (0: never): twice the visit timeout */
+    /* a visit's state (visits.h) is deleted this long after its latest
+     * event, in the stream's time (0: never): twice the visit timeout */
     int64_t visit_state_ms;
 };
 

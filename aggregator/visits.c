@@ -22,13 +22,14 @@ struct visit {
     int64_t pageviews;
     int engaged;               /* a click or a search */
     int64_t exit_ms;           /* the latest pageview's time; -1: none yet */
+    int64_t seen_ms;           /* the latest received_at among its events (ingest's clock) */
     char entry[4097], exit[4097], source[4097];
     char utm_source[URLPARTS_MAX + 1], utm_medium[URLPARTS_MAX + 1],
         utm_campaign[URLPARTS_MAX + 1];
     char device[24], browser[24], os[24];
 };
 
-enum { C_FIRST, C_LAST, C_PAGEVIEWS, C_ENGAGED, C_EXIT_MS, C_ENTRY, C_EXIT, C_SOURCE,
+enum { C_FIRST, C_LAST, C_PAGEVIEWS, C_ENGAGED, C_EXIT_MS, C_SEEN, C_ENTRY, C_EXIT, C_SOURCE,
        C_UTM_SOURCE, C_UTM_MEDIUM, C_UTM_CAMPAIGN, C_DEVICE, C_BROWSER, C_OS };
 
 struct visits *visits_new(sqlite3 *db, int64_t timeout_ms) {
@@ -38,15 +39,15 @@ struct visits *visits_new(sqlite3 *db, int64_t timeout_ms) {
     v->db = db;
     v->timeout_ms = timeout_ms;
     if (sqlite3_prepare_v3(db,
-                           "SELECT first_ms, last_ms, pageviews, engaged, exit_ms, entry, exit, "
+                           "SELECT first_ms, last_ms, pageviews, engaged, exit_ms, seen_ms, entry, exit, "
                            "source, utm_source, utm_medium, utm_campaign, device, browser, os "
                            "FROM visits WHERE site = ?1 AND visitor = ?2",
                            -1, SQLITE_PREPARE_PERSISTENT, &v->get, NULL) != SQLITE_OK ||
         sqlite3_prepare_v3(db,
                            "INSERT OR REPLACE INTO visits (site, visitor, first_ms, last_ms, "
-                           "pageviews, engaged, exit_ms, entry, exit, source, utm_source, "
+                           "pageviews, engaged, exit_ms, seen_ms, entry, exit, source, utm_source, "
                            "utm_medium, utm_campaign, device, browser, os) VALUES (?1, ?2, ?3, "
-                           "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                           "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
                            -1, SQLITE_PREPARE_PERSISTENT, &v->put, NULL) != SQLITE_OK) {
         visits_free(v);
         return NULL;
@@ -100,6 +101,8 @@ static void visit_add(struct visit *s, const struct rollup_event *ev) {
         visit_landing(s, ev);
     if (ev->ts_ms > s->last_ms)
         s->last_ms = ev->ts_ms;
+    if (ev->received_ms > s->seen_ms)
+        s->seen_ms = ev->received_ms;
     if (ev->type[0] != 'p') {
         s->engaged = 1;
         return;
@@ -117,6 +120,7 @@ static void visit_new(struct visit *s, const struct rollup_event *ev) {
     s->pageviews = 0;
     s->engaged = 0;
     s->exit_ms = -1;
+    s->seen_ms = ev->received_ms;
     visit_landing(s, ev);
     visit_add(s, ev);
 }
@@ -161,6 +165,7 @@ static int visit_load(struct visits *v, const struct rollup_event *ev, struct vi
         s->pageviews = sqlite3_column_int64(q, C_PAGEVIEWS);
         s->engaged = sqlite3_column_int(q, C_ENGAGED);
         s->exit_ms = sqlite3_column_int64(q, C_EXIT_MS);
+        s->seen_ms = sqlite3_column_int64(q, C_SEEN);
         column_copy(q, C_ENTRY, s->entry, sizeof(s->entry));
         column_copy(q, C_EXIT, s->exit, sizeof(s->exit));
         column_copy(q, C_SOURCE, s->source, sizeof(s->source));
@@ -187,6 +192,7 @@ static int visit_store(struct visits *v, const struct rollup_event *ev, const st
     sqlite3_bind_int64(q, 3 + C_PAGEVIEWS, s->pageviews);
     sqlite3_bind_int(q, 3 + C_ENGAGED, s->engaged);
     sqlite3_bind_int64(q, 3 + C_EXIT_MS, s->exit_ms);
+    sqlite3_bind_int64(q, 3 + C_SEEN, s->seen_ms);
     for (int i = 0; i < 9; i++)
         sqlite3_bind_text(q, 3 + C_ENTRY + i, texts[i], -1, SQLITE_STATIC);
     rc = sqlite3_step(q);

@@ -45,9 +45,12 @@
  * Memory. Open visits are rows in the file (~100 bytes plus the pages and
  * source), not worker memory: a flush holds only its batch's visitors, and
  * SQLite's page cache (64 MiB) is the only bound, so there is no limit at
- * which visits are dropped. Rows whose last event is older than twice the
- * timeout are deleted by the retention pass (retention.h), after which a
- * late event of that visit starts a new one. */
+ * which visits are dropped. A row is deleted by the retention pass
+ * (retention.h) once its latest event was received twice the timeout
+ * before the latest event counted (received_at: ingest's clock, so the
+ * stream's time and not the aggregator's); a late event of that visit
+ * then starts a new one. Catching up on a backlog, partitions consumed
+ * more than that apart can split a visit of the one behind. */
 #ifndef AGGREGATOR_VISITS_H
 #define AGGREGATOR_VISITS_H
 
@@ -72,10 +75,12 @@ void visits_free(struct visits *v);
 int visits_apply(struct visits *v, const struct rollup_event **events, size_t cnt,
                  struct rollup *out);
 
-/* The statement retention runs to delete finished visits: ?1 is the oldest
- * last_ms kept, ?2 the most rows one run deletes. */
+/* The statement retention runs to delete finished visits: those whose
+ * latest event was received ?1 ms before the latest event counted, at most
+ * ?2 rows a run. The stream's time, not the clock's: an aggregator catching
+ * up on hours of backlog keeps the visits it is still following. */
 #define VISITS_PRUNE_SQL                                                                  \
     "DELETE FROM visits WHERE (site, visitor) IN (SELECT site, visitor FROM visits "     \
-    "WHERE last_ms < ?1 LIMIT ?2)"
+    "WHERE seen_ms < (SELECT max(seen_ms) FROM visits) - ?1 LIMIT ?2)"
 
 #endif

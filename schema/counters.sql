@@ -87,7 +87,7 @@ CREATE TABLE IF NOT EXISTS retention (
 
 -- Visits (aggregator/visits.h): the latest visit of each visitor of a
 -- site, written in the same transaction as the counters it changed. Rows
--- whose last event is two visit timeouts old are deleted by retention.
+-- received two visit timeouts before the newest are deleted by retention.
 CREATE TABLE IF NOT EXISTS visits (
     site         TEXT    NOT NULL,
     visitor      INTEGER NOT NULL, -- hll_hash of the visitor id
@@ -96,6 +96,7 @@ CREATE TABLE IF NOT EXISTS visits (
     pageviews    INTEGER NOT NULL,
     engaged      INTEGER NOT NULL, -- 1 after a click or search
     exit_ms      INTEGER NOT NULL, -- the latest pageview's time; -1: none
+    seen_ms      INTEGER NOT NULL, -- the latest received_at among its events
     entry        TEXT    NOT NULL, -- the earliest event's page, and its
     source       TEXT    NOT NULL, --   referrer host ('' direct),
     utm_source   TEXT    NOT NULL, --   tags ('' none)
@@ -107,7 +108,7 @@ CREATE TABLE IF NOT EXISTS visits (
     exit         TEXT    NOT NULL, -- the latest pageview's page (else the entry)
     PRIMARY KEY (site, visitor)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS visits_by_last ON visits (last_ms);
+CREATE INDEX IF NOT EXISTS visits_by_seen ON visits (seen_ms);
 
 -- Schema 4 split the visit counters off into their own view.
 DROP VIEW IF EXISTS counts;

@@ -155,7 +155,8 @@ int main(int argc, char **argv) {
     struct retention *ret;
     /* the aggregator's defaults (aggregator/main.c) */
     const struct retention_keep keep = {{{48 * 3600, 25 * 3600}, {400 * 86400, 400 * 86400},
-                                         {0, 0}}};
+                                         {0, 0}},
+                                        3600 * 1000};
 #endif
 
     if (argc < 4) {

@@ -61,8 +61,8 @@ static void count(struct store *s, int64_t at, const char *path_, int n) {
 
 static long long rows(const char *g, int64_t bucket, int dims) {
     char sql[256];
-    snprintf(sql, sizeof(sql), "SELECT count(*) FROM counters WHERE granularity = '%s' AND "
-             "bucket = %lld AND (dim <> '') = %d", g, (long long)bucket, dims);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM counters WHERE type = 'pageview' AND "
+             "granularity = '%s' AND bucket = %lld AND (dim <> '') = %d", g, (long long)bucket, dims);
     return query(sql);
 }
 
@@ -73,7 +73,8 @@ static long long sketches(const char *g, int64_t bucket) {
     return query(sql);
 }
 
-static const struct retention_keep defaults = {{{48 * H, 25 * H}, {400 * D, 400 * D}, {0, 0}}};
+static const struct retention_keep defaults = {{{48 * H, 25 * H}, {400 * D, 400 * D}, {0, 0}},
+                                               H * 1000};
 
 static int setup_test(void **state) {
     next_offset = 0;
@@ -148,8 +149,8 @@ static void test_large_prune_is_chunked_and_shrinks_the_file(void **state) {
     assert_int_equal(retention_run(r, NOW), 0);
     assert_int_equal(query("SELECT count(*) FROM counters WHERE granularity = 'minute' AND "
                            "bucket < 1764500000"), 0);
-    assert_int_equal(query("SELECT count(*) FROM counters WHERE granularity = 'hour' AND "
-                           "dim <> ''"), PATHS + 1);
+    assert_int_equal(query("SELECT count(*) FROM counters WHERE type = 'pageview' AND "
+                           "granularity = 'hour' AND dim <> ''"), PATHS + 1);
     pages_after = query("PRAGMA page_count");
     assert_true(pages_after < pages_full - 50); /* ~2 x 10,000 rows of ~50 bytes freed */
     assert_int_equal(query("PRAGMA freelist_count"), 0);
@@ -158,9 +159,12 @@ static void test_large_prune_is_chunked_and_shrinks_the_file(void **state) {
     retention_metrics(f);
     fclose(f);
     assert_non_null(strstr(text, "activity_aggregator_pruned_rows_total{granularity=\"minute\"} "));
-    snprintf(want, sizeof(want), "activity_aggregator_rows{granularity=\"hour\",scope=\"dims\"} %d\n",
-             PATHS + 1);
+    /* every type's rows: the pages' and the visits' (entry, exit, ...) */
+    snprintf(want, sizeof(want), "activity_aggregator_rows{granularity=\"hour\",scope=\"dims\"} %lld\n",
+             query("SELECT count(*) FROM counters WHERE granularity = 'hour' AND dim <> ''"));
     assert_non_null(strstr(text, want));
+    /* one visitor (v0) made them all: one visit followed */
+    assert_non_null(strstr(text, "activity_aggregator_visit_rows 1\n"));
     assert_non_null(strstr(text, "activity_aggregator_sketches{granularity=\"minute\"} 1\n"));
     assert_non_null(strstr(text, "activity_aggregator_oldest_bucket_seconds{granularity=\"minute\"}"
                                  " 1764590400\n"));
@@ -170,9 +174,38 @@ static void test_large_prune_is_chunked_and_shrinks_the_file(void **state) {
     store_close(s);
 }
 
+/* Visit state goes once its latest event was received an hour (here)
+ * before the latest counted: the stream's time, not the clock's, so hours
+ * of backlog counted now keep the visits they are in. */
+static void test_finished_visits_go_by_the_streams_time(void **state) {
+    (void)state;
+    char err[256];
+    struct store *s;
+    struct retention *r;
+    const int64_t t1 = NOW - 10 * H;
+    assert_non_null(s = store_open(path, err, sizeof(err)));
+    assert_non_null(r = retention_open(path, &defaults, err, sizeof(err)));
+    count(s, t1, "/a", 6); /* visitors v0..v5 */
+    assert_int_equal(retention_run(r, NOW), 0);
+    assert_int_equal(query("SELECT count(*) FROM visits"), 6); /* 10 h old by the clock: kept */
+    count(s, t1 + H / 2, "/b", 2); /* v0, v1 half an hour later */
+    assert_int_equal(retention_run(r, NOW), 0);
+    assert_int_equal(query("SELECT count(*) FROM visits"), 6);
+    count(s, t1 + 2 * H, "/c", 1); /* v0: now v1 is 1.5 h behind, v2..v5 2 h */
+    assert_int_equal(retention_run(r, NOW), 0);
+    assert_int_equal(query("SELECT count(*) FROM visits"), 1);
+    /* the counters are not touched */
+    assert_int_equal(query("SELECT sum(n) FROM visit_counts WHERE granularity = 'day' AND "
+                           "type = 'visit'"), 6 + 1);
+    retention_close(r);
+    store_close(s);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_each_window_deletes_its_own, setup_test, teardown),
+        cmocka_unit_test_setup_teardown(test_finished_visits_go_by_the_streams_time, setup_test,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_large_prune_is_chunked_and_shrinks_the_file,
                                         setup_test, teardown),
     };
