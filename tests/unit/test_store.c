@@ -227,7 +227,8 @@ static struct rollup_event search_at(int id, const char *ts, int results) {
     char json[512];
     snprintf(json, sizeof(json),
              "{\"type\":\"search\",\"event_id\":\"00000000-0000-4000-8000-%012d\",\"site\":\"s\","
-             "\"anonymous_id\":\"v\",\"query\":\"q\",\"results\":%d,\"ts\":\"%s\","
+             "\"anonymous_id\":\"v\",\"url\":\"https://s/\",\"query\":\"q\",\"results\":%d,"
+             "\"ts\":\"%s\","
              "\"received_at\":\"2026-11-25T01:00:00.000Z\",\"bot\":false}",
              id, results, ts);
     return parsed(json);
@@ -360,7 +361,8 @@ static void test_schema_2_file_is_upgraded(void **state) {
     assert_int_equal(query("PRAGMA auto_vacuum"), 0);
 
     assert_non_null(s = store_open(path, err, sizeof(err)));
-    assert_int_equal(query("PRAGMA user_version"), 3);
+    assert_int_equal(query("PRAGMA user_version"), STORE_SCHEMA_VERSION);
+    assert_int_equal(query("SELECT count(*) FROM visits"), 0); /* schema 4: visits followed */
     assert_int_equal(query("PRAGMA auto_vacuum"), 2); /* incremental: retention can shrink it */
     assert_int_equal(query("SELECT length(registers) FROM sketches WHERE site = 'a'"), 1 + 3);
     assert_int_equal(query("SELECT length(registers) FROM sketches WHERE site = 'b'"), 1 + 3 * 7);
