@@ -148,7 +148,8 @@ FUZZ_TARGETS := event pixel body canonical web
 FUZZERS := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_TARGETS))
 PARSER_OBJ = $(call obj,aggregator/canonical.c aggregator/urlparts.c aggregator/rollup.c aggregator/arena.c \
                         aggregator/hll.c)
-$(BUILD)/fuzz/fuzz_event: $(call obj,tests/fuzz/fuzz_event.c) $(PARSER_OBJ) $(LIB_OBJ)
+$(BUILD)/fuzz/fuzz_event: $(call obj,tests/fuzz/fuzz_event.c ingest/useragent.c) $(PARSER_OBJ) \
+                          $(LIB_OBJ)
 $(BUILD)/fuzz/fuzz_pixel: $(call obj,tests/fuzz/fuzz_pixel.c ingest/pixel.c) $(LIB_OBJ)
 $(BUILD)/fuzz/fuzz_body: $(call obj,tests/fuzz/fuzz_body.c common/http.c) $(LIB_OBJ)
 $(BUILD)/fuzz/fuzz_canonical: $(call obj,tests/fuzz/fuzz_canonical.c) $(PARSER_OBJ) $(LIB_OBJ)

@@ -42,7 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     } else {
         struct schema_limits lim;
         struct schema_event out;
-        struct schema_context ctx = {1795000000000LL, -1, NULL, NULL, 0, NULL};
+        struct schema_context ctx = {1795000000000LL, -1, NULL, NULL, 0, NULL, NULL, NULL, NULL};
         char errbuf[512];
         const char *reason;
         schema_limits_default(&lim);
