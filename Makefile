@@ -53,7 +53,8 @@ UNIT_TESTS := $(BUILD)/tests/test_schema $(BUILD)/tests/test_timefmt \
               $(BUILD)/tests/test_hll $(BUILD)/tests/test_seen $(BUILD)/tests/test_store \
               $(BUILD)/tests/test_arena $(BUILD)/tests/test_utf8 $(BUILD)/tests/test_topic_rules \
               $(BUILD)/tests/test_canonical $(BUILD)/tests/test_counter_sink \
-              $(BUILD)/tests/test_retention $(BUILD)/tests/test_visitor $(BUILD)/tests/test_visits
+              $(BUILD)/tests/test_retention $(BUILD)/tests/test_visitor $(BUILD)/tests/test_visits \
+              $(BUILD)/tests/test_timezone
 TEST_TOOLS := $(BUILD)/tests/topic-dump $(BUILD)/tests/topic-produce
 BENCH_TOOLS := $(BUILD)/bench/producer-baseline $(BUILD)/bench/consumer-baseline
 
@@ -103,7 +104,7 @@ $(BUILD)/activity-aggregator: $(call obj,$(AGGREGATOR_SRC)) $(BUILD)/obj/gen/cou
 $(BUILD)/activity-export: $(call obj,$(EXPORT_SRC)) $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-WEB_SRC := web/main.c web/api.c web/live.c web/static_files.c aggregator/hll.c common/http.c \
+WEB_SRC := web/main.c web/api.c web/live.c web/static_files.c web/timezone.c aggregator/hll.c common/http.c \
            common/http_server.c
 $(BUILD)/activity-web: $(call obj,$(WEB_SRC)) $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -127,6 +128,7 @@ $(BUILD)/tests/test_retention: $(call obj,tests/unit/test_retention.c $(STORE_SR
                                  aggregator/canonical.c aggregator/urlparts.c aggregator/arena.c aggregator/hll.c) \
                                $(BUILD)/obj/gen/counters_sql.o $(LIB_OBJ)
 $(BUILD)/tests/test_visitor: $(call obj,tests/unit/test_visitor.c ingest/visitor.c) $(LIB_OBJ)
+$(BUILD)/tests/test_timezone: $(call obj,tests/unit/test_timezone.c web/timezone.c) $(LIB_OBJ)
 $(BUILD)/tests/test_canonical: $(call obj,tests/unit/test_canonical.c aggregator/canonical.c aggregator/urlparts.c \
                                  aggregator/rollup.c aggregator/arena.c aggregator/hll.c) $(LIB_OBJ)
 $(BUILD)/tests/test_counter_sink: $(call obj,tests/unit/test_counter_sink.c aggregator/counter_sink.c \
@@ -153,7 +155,7 @@ $(BUILD)/fuzz/fuzz_event: $(call obj,tests/fuzz/fuzz_event.c ingest/useragent.c)
 $(BUILD)/fuzz/fuzz_pixel: $(call obj,tests/fuzz/fuzz_pixel.c ingest/pixel.c) $(LIB_OBJ)
 $(BUILD)/fuzz/fuzz_body: $(call obj,tests/fuzz/fuzz_body.c common/http.c) $(LIB_OBJ)
 $(BUILD)/fuzz/fuzz_canonical: $(call obj,tests/fuzz/fuzz_canonical.c) $(PARSER_OBJ) $(LIB_OBJ)
-$(BUILD)/fuzz/fuzz_web: $(call obj,tests/fuzz/fuzz_web.c web/api.c aggregator/hll.c) \
+$(BUILD)/fuzz/fuzz_web: $(call obj,tests/fuzz/fuzz_web.c web/api.c web/timezone.c aggregator/hll.c) \
                         $(BUILD)/obj/gen/counters_sql.o $(LIB_OBJ)
 $(FUZZERS):
 	@mkdir -p $(dir $@)

@@ -36,7 +36,7 @@ sqlite3 *api_db_open(const char *path, char *errbuf, size_t errsize) {
     return db;
 }
 
-int api_parse_time(const char *s, int64_t *secs) {
+int api_parse_time(const char *s, const struct site_tz *tz, int64_t *secs) {
     char buf[40];
     int64_t ms;
     size_t len = strlen(s);
@@ -47,9 +47,12 @@ int api_parse_time(const char *s, int64_t *secs) {
         *secs = strtoll(s, NULL, 10);
         return 0;
     }
-    if (len == 10) {
+    if (len == 10) { /* a date: its midnight where the site is */
         snprintf(buf, sizeof(buf), "%sT00:00:00Z", s);
-        s = buf;
+        if (timefmt_parse(buf, &ms))
+            return -1;
+        *secs = tz_midnight_of(tz, ms / 1000);
+        return 0;
     }
     if (timefmt_parse(s, &ms))
         return -1;
@@ -61,16 +64,22 @@ static int granularity_secs(const char *g) {
     return !strcmp(g, "minute") ? 60 : !strcmp(g, "hour") ? 3600 : !strcmp(g, "day") ? 86400 : 0;
 }
 
-/* from/to with their defaults (today, UTC) and checks. */
+/* The start of the local day after the one starting at day (23 to 25
+ * hours later where clocks change). */
+static int64_t next_day(const struct site_tz *tz, int64_t day) {
+    return tz_day_start(tz, day + 26 * 3600);
+}
+
+/* from/to with their defaults (today, where the site is) and checks. */
 static int parse_range(const struct api_params *p, int64_t now, int64_t *from, int64_t *to,
                        char *errbuf, size_t errsize) {
-    int64_t today = now - now % 86400;
+    int64_t today = tz_day_start(p->tz, now);
     const char *name = NULL, *bad = NULL;
     *from = today;
-    *to = today + 86400;
-    if (p->from && api_parse_time(p->from, from))
+    *to = next_day(p->tz, today);
+    if (p->from && api_parse_time(p->from, p->tz, from))
         name = "from", bad = p->from;
-    else if (p->to && api_parse_time(p->to, to))
+    else if (p->to && api_parse_time(p->to, p->tz, to))
         name = "to", bad = p->to;
     if (bad) {
         char q[72]; /* the client's text, as valid UTF-8 whatever it sent */
@@ -180,9 +189,10 @@ static int merge_sketches(sqlite3 *db, const char *site, const char *g, int64_t 
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
-json_t *api_sites(sqlite3 *db, int *status, char *errbuf, size_t errsize) {
+json_t *api_sites(sqlite3 *db, struct site_tz *const *zones, int *status, char *errbuf,
+                  size_t errsize) {
     sqlite3_stmt *st;
-    json_t *sites;
+    json_t *sites, *tz = json_object();
     int rc;
     if (sqlite3_prepare_v2(db,
                            "SELECT site FROM counters UNION SELECT site FROM sketches ORDER BY 1",
@@ -194,9 +204,12 @@ json_t *api_sites(sqlite3 *db, int *status, char *errbuf, size_t errsize) {
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) {
         json_decref(sites);
+        json_decref(tz);
         return db_failed(db, status, errbuf, errsize);
     }
-    return json_pack("{s:o}", "sites", sites);
+    for (size_t i = 0; zones && zones[i]; i++)
+        json_object_set_new(tz, site_tz_site(zones[i]), json_string(site_tz_name(zones[i])));
+    return json_pack("{s:o,s:o}", "sites", sites, "time_zones", tz);
 }
 
 /* What a reader wants of the visit totals: the share of visits that
@@ -291,15 +304,30 @@ json_t *api_summary(sqlite3 *db, const struct api_params *p, int64_t now, int *s
     return out;
 }
 
+/* The index of the bucket holding b among starts[0..cnt) (increasing), or
+ * -1 before the first. */
+static long bucket_index(const int64_t *starts, size_t cnt, int64_t b) {
+    size_t lo = 0, hi = cnt;
+    if (!cnt || b < starts[0])
+        return -1;
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (starts[mid] <= b)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return (long)lo;
+}
+
 json_t *api_timeseries(sqlite3 *db, const struct api_params *p, int64_t now, int *status,
                        char *errbuf, size_t errsize) {
-    int64_t from, to, step, first, kept;
-    const char *g = p->granularity;
+    int64_t from, to, step, kept, *starts, *values;
+    const char *g = p->granularity, *read;
     sqlite3_stmt *st;
     json_t *points, *out;
-    int64_t *values;
-    size_t cnt;
-    int rc;
+    size_t cnt = 0, cap;
+    int rc, local_days;
 
     if (need_site_type_range(p, 0, TOTAL_TYPES, now, &from, &to, errbuf, errsize))
         return NULL;
@@ -309,48 +337,58 @@ json_t *api_timeseries(sqlite3 *db, const struct api_params *p, int64_t now, int
         snprintf(errbuf, errsize, "granularity: must be minute, hour or day");
         return NULL;
     }
-    first = from - ((from % step) + step) % step;
-    cnt = (size_t)((to - first + step - 1) / step);
-    if (cnt > MAX_POINTS) {
+    /* a site's days begin at its midnight: summed from its hours */
+    local_days = p->tz && step == 86400;
+    read = local_days ? "hour" : g;
+    cap = (size_t)((to - from) / (local_days ? 82800 : step)) + 2;
+    if (cap > MAX_POINTS + 2) {
         snprintf(errbuf, errsize, "granularity: %zu %s buckets is more than %d; use a coarser "
-                                  "granularity or a shorter range", cnt, g, MAX_POINTS);
+                                  "granularity or a shorter range", cap - 2, g, MAX_POINTS);
         return NULL;
     }
+    if (!(starts = calloc(cap, sizeof(*starts))) || !(values = calloc(cap, sizeof(*values))))
+        abort();
+    for (int64_t b = local_days ? tz_day_start(p->tz, from) : from - ((from % step) + step) % step;
+         b < to && cnt < cap; b = local_days ? next_day(p->tz, b) : b + step)
+        starts[cnt++] = b;
     if (sqlite3_prepare_v2(db,
                            "SELECT bucket, n FROM counters WHERE site = ?1 AND type = ?2 AND "
                            "granularity = ?3 AND dim = '' AND bot = 0 AND bucket >= ?4 AND "
                            "bucket < ?5",
-                           -1, &st, NULL))
+                           -1, &st, NULL)) {
+        free(starts);
+        free(values);
         return db_failed(db, status, errbuf, errsize);
+    }
     sqlite3_bind_text(st, 1, p->site, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, p->type, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, g, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, first);
+    sqlite3_bind_text(st, 3, read, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, cnt ? starts[0] : from);
     sqlite3_bind_int64(st, 5, to);
-    if (!(values = calloc(cnt + 1, sizeof(*values))))
-        abort();
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        int64_t b = sqlite3_column_int64(st, 0);
-        if (b >= first && (b - first) / step < (int64_t)cnt)
-            values[(b - first) / step] += sqlite3_column_int64(st, 1);
+        long i = bucket_index(starts, cnt, sqlite3_column_int64(st, 0));
+        if (i >= 0)
+            values[i] += sqlite3_column_int64(st, 1);
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) {
+        free(starts);
         free(values);
         return db_failed(db, status, errbuf, errsize);
     }
     points = json_array();
-    kept = kept_from(db, g, "totals");
-    for (size_t i = 0; i < cnt; i++) {
-        int64_t b = first + (int64_t)i * step;
-        json_array_append_new(points, json_pack("[I,o]", (json_int_t)b,
-                                                b < kept ? json_null()
-                                                         : json_integer((json_int_t)values[i])));
-    }
-    free(values);
+    kept = kept_from(db, read, "totals");
+    for (size_t i = 0; i < cnt; i++)
+        json_array_append_new(points, json_pack("[I,o]", (json_int_t)starts[i],
+                                                starts[i] < kept
+                                                    ? json_null()
+                                                    : json_integer((json_int_t)values[i])));
     out = json_pack("{s:s,s:s,s:s,s:I,s:I,s:o}", "site", p->site, "type", p->type, "granularity",
                     g, "from", (json_int_t)from, "to", (json_int_t)to, "points", points);
-    set_partial(out, first, kept);
+    set_partial(out, cnt ? starts[0] : from, kept);
+    json_object_set_new(out, "time_zone", json_string(site_tz_name(p->tz)));
+    free(starts);
+    free(values);
     return out;
 }
 

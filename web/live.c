@@ -32,11 +32,12 @@ static struct viewer *viewers;
 static unsigned viewer_count;
 static int stopping;
 static const char *db;
+static struct site_tz *const *zones;
 static pthread_t timer;
 
 /* One SSE message with site's summary now (or the error in its place). */
 static char *summary_chunk(sqlite3 *conn, const char *site, size_t *len) {
-    struct api_params p = {site, NULL, NULL, NULL, NULL, NULL, NULL};
+    struct api_params p = {site, NULL, NULL, NULL, NULL, NULL, NULL, site_tz_find(zones, site)};
     char errbuf[512], *text, *chunk = NULL;
     int status = 500;
     json_t *summary = conn ? api_summary(conn, &p, time(NULL), &status, errbuf, sizeof(errbuf))
@@ -173,7 +174,8 @@ static void *timer_loop(void *arg) {
     return NULL;
 }
 
-void live_start(const char *db_path) {
+void live_start(const char *db_path, struct site_tz *const *site_zones) {
+    zones = site_zones;
     db = db_path;
     if (pthread_create(&timer, NULL, timer_loop, NULL))
         abort();

@@ -11,10 +11,13 @@
 #ifndef WEB_LIVE_H
 #define WEB_LIVE_H
 
+#include "timezone.h"
+
 #include <microhttpd.h>
 
-/* Starts the timer thread; db_path must outlive live_stop(). */
-void live_start(const char *db_path);
+/* Starts the timer thread; db_path and zones (the sites' time zones, for
+ * "today") must outlive live_stop(). */
+void live_start(const char *db_path, struct site_tz *const *zones);
 
 /* Answers conn with the stream of site's summary (the first one at once). */
 enum MHD_Result live_serve(struct MHD_Connection *conn, const char *site);

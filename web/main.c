@@ -28,6 +28,7 @@
 
 static volatile sig_atomic_t stop_requested;
 static const char *db_path, *token, *collector;
+static struct site_tz **zones; /* --site-tz, parsed before any thread starts */
 static int tls, trust_forwarded;
 
 static void on_signal(int sig) {
@@ -74,6 +75,7 @@ static void params_of(struct MHD_Connection *conn, struct api_params *p) {
     p->to = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "to");
     p->limit = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "limit");
     p->compare = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "compare");
+    p->tz = site_tz_find(zones, p->site);
 }
 
 static enum MHD_Result serve_api(struct MHD_Connection *conn, const char *url) {
@@ -100,7 +102,7 @@ static enum MHD_Result serve_api(struct MHD_Connection *conn, const char *url) {
     if (!(db = api_db_open(db_path, errbuf, sizeof(errbuf))))
         return http_send_error(conn, 503, errbuf, NULL);
     if (!strcmp(url, "/api/v1/sites"))
-        answer = api_sites(db, &status, errbuf, sizeof(errbuf));
+        answer = api_sites(db, zones, &status, errbuf, sizeof(errbuf));
     else if (!strcmp(url, "/api/v1/summary"))
         answer = api_summary(db, &p, now, &status, errbuf, sizeof(errbuf));
     else if (!strcmp(url, "/api/v1/timeseries"))
@@ -277,7 +279,7 @@ static int token_ok(const char *t) {
 
 int main(int argc, char **argv) {
     char *db = NULL, *listen = NULL, *tok = NULL, *static_dir = NULL, *coll = NULL,
-         *log_level = NULL;
+         *log_level = NULL, *site_tz = NULL;
     struct http_limit_flags limit_flags = {0};
     const struct config_option opts[] = {
         {"db", CONFIG_STRING, "counters.db", "the aggregator's SQLite file (opened read-only)",
@@ -297,6 +299,10 @@ int main(int argc, char **argv) {
         {"trust-forwarded", CONFIG_BOOL, "false",
          "behind your own TLS proxy: X-Forwarded-Proto: https makes the sign-in cookie Secure",
          &trust_forwarded, 0, 0, NULL},
+        {"site-tz", CONFIG_STRING, "",
+         "sites' time zones, site=Area/City[,site=Area/City...] (the tz database's names): "
+         "their 'today', dates and day buckets begin at their midnight; others use UTC",
+         &site_tz, 0, 0, NULL},
         HTTP_LIMIT_OPTIONS(limit_flags),
         {"log-level", CONFIG_STRING, "info", "debug, info, warn or error", &log_level, 0, 0,
          "debug|info|warn|error"},
@@ -323,7 +329,9 @@ int main(int argc, char **argv) {
     http_limits_from_flags(&lim, &limit_flags);
     tls = *limit_flags.tls_cert != '\0';
     rc = 2;
-    if (http_parse_listen(listen, &addr, errbuf, sizeof(errbuf))) {
+    if (site_tz_parse(site_tz, &zones, errbuf, sizeof(errbuf))) { /* before any thread */
+        fprintf(stderr, "activity-web: %s\n", errbuf);
+    } else if (http_parse_listen(listen, &addr, errbuf, sizeof(errbuf))) {
         fprintf(stderr, "activity-web: --listen: %s\n", errbuf);
     } else if (*token && !token_ok(token)) {
         fprintf(stderr, "activity-web: --token must be at least 16 characters of A-Z a-z 0-9 "
@@ -335,7 +343,7 @@ int main(int argc, char **argv) {
     } else if (static_files_init(*static_dir ? static_dir : default_static_dir())) {
         fprintf(stderr, "activity-web: --static-dir %s: no such directory\n",
                 *static_dir ? static_dir : default_static_dir());
-    } else if ((live_start(db_path),
+    } else if ((live_start(db_path, zones),
                 !(d = http_server_start(&addr, &lim, handler, NULL, completed, errbuf,
                                         sizeof(errbuf))))) {
         live_stop();
@@ -366,6 +374,7 @@ int main(int argc, char **argv) {
         http_server_stop(d);
         rc = 0;
     }
+    site_tz_free(zones);
     config_free(&cfg);
     return rc;
 }

@@ -4,12 +4,13 @@
 // must show exactly those counts (events, and the one visit they make)
 // without a reload, its tabs the visit's pages, source and device, a tab
 // chosen must survive a reload of the URL, and a search text that is HTML
-// must stay text. Usage: node dashboard.mjs WEB_URL ARTIFACT_DIR
+// must stay text. With ZONE (the demo site's --site-tz), the chart says it
+// shows that zone's time. Usage: node dashboard.mjs WEB_URL ARTIFACT_DIR [ZONE]
 import { UA, fail, launch } from './browser.mjs';
 import fs from 'node:fs';
 import path from 'node:path';
 
-const [webUrl, artifacts] = process.argv.slice(2);
+const [webUrl, artifacts, zone] = process.argv.slice(2);
 const XSS = '<img src=x onerror=alert(1)>';
 
 
@@ -100,6 +101,10 @@ try {
   const csv = await dash.$eval('#csv-exit', (a) => a.href);
   if (!csv.includes('type=exit') || !csv.includes('format=csv')) fail('exit CSV link: ' + csv);
   if (dialogs.length) fail('a script ran: dialog ' + JSON.stringify(dialogs));
+  if (zone) {
+    const note = await dash.textContent('#granularity');
+    if (!note.includes(zone)) fail('the chart does not say its zone: ' + note);
+  }
   console.log('ok');
 } finally {
   await browser.close();

@@ -74,7 +74,14 @@ try {
   // a phone: everything readable at 390 px, nothing wider than the screen
   await page.setViewportSize({ width: 390, height: 844 });
   const wide = await page.evaluate(() => document.documentElement.scrollWidth);
-  if (wide > 390) fail('the page is ' + wide + ' px wide on a 390 px screen');
+  if (wide > 390) {
+    const culprits = await page.evaluate(() => Array.from(document.querySelectorAll('body *'))
+      .filter((e) => e.getBoundingClientRect().right > 390 &&
+        !Array.from(e.children).some((c) => c.getBoundingClientRect().right > 390))
+      .map((e) => e.tagName + '#' + e.id + '.' + e.className + ' ' +
+        Math.round(e.getBoundingClientRect().right)).slice(0, 8));
+    fail('the page is ' + wide + ' px wide on a 390 px screen: ' + culprits.join(', '));
+  }
   await page.screenshot({ path: path.join(artifacts, 'dashboard-phone.png'), fullPage: true });
   console.log('ok');
 } finally {

@@ -2,8 +2,9 @@
 /* Fuzz target: activity-web's query parameters. The input is split at NUL
  * bytes into site, type, granularity, from, to, limit and compare (absent
  * when the input ends first), and every API answer is computed from an empty
- * counters database made with the real schema. Checks: an error is valid
- * UTF-8 JSON text, and an answer encodes (as JSON and as CSV). */
+ * counters database made with the real schema, in UTC and in a zone with
+ * half-hour offsets and summer time (an odd length). Checks: an error is
+ * valid UTF-8 JSON text, and an answer encodes (as JSON and as CSV). */
 #include "api.h"
 #include "fuzz_check.h"
 
@@ -13,6 +14,7 @@
 extern const char store_counters_sql[];
 
 static sqlite3 *db;
+static struct site_tz **zones;
 
 static void check_answer(json_t *answer, const char *errbuf) {
     char *text;
@@ -35,6 +37,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char *buf = malloc(size + 1), errbuf[1024];
     size_t off = 0;
     int status;
+    if (!zones) {
+        char err[256];
+        if (site_tz_parse("f=America/St_Johns", &zones, err, sizeof(err)))
+            abort();
+    }
     if (!db) {
         if (sqlite3_open(":memory:", &db) ||
             sqlite3_exec(db, store_counters_sql, NULL, NULL, NULL))
@@ -47,7 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         off += strlen(buf + off) + 1;
     }
     struct api_params p = {fields[0], fields[1], fields[2], fields[3],
-                           fields[4], fields[5], fields[6]};
+                           fields[4], fields[5], fields[6], size % 2 ? zones[0] : NULL};
     status = 400;
     check_answer(api_summary(db, &p, 1795000000, &status, errbuf, sizeof(errbuf)), errbuf);
     status = 400;

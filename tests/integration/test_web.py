@@ -106,6 +106,41 @@ class Api(unittest.TestCase):
         status, s = self.api("summary", site="s1", **{"from": str(day - 86400), "to": str(day)})
         self.assertEqual((s["pageview"], s["uniques"]), (0, 0))
 
+    def test_site_time_zones(self):
+        # s1 in India (+05:30): its day starts at 18:30 UTC the day before
+        web, url = start_web(self.stack, self.db, "--site-tz", "s1=Asia/Kolkata")
+        try:
+            def api(path, **params):
+                status, _, body = get(url, "/api/v1/" + path + "?" + urllib.parse.urlencode(params))
+                return status, json.loads(body)
+            status, sites = api("sites")
+            self.assertEqual(sites["time_zones"], {"s1": "Asia/Kolkata"})
+            local = self.minute + 19800
+            day = local - local % 86400 - 19800  # the local day holding the events, in UTC
+            status, s = api("summary", site="s1")  # today, where s1 is
+            self.assertEqual((status, s["from"], s["to"], s["pageview"]),
+                             (200, day, day + 86400, 3), s)
+            date = time.strftime("%Y-%m-%d", time.gmtime(local))
+            status, s = api("summary", site="s1", **{"from": date})
+            self.assertEqual((s["from"], s["pageview"]), (day, 3))
+            # day buckets begin at its midnight, summed from hours
+            status, t = api("timeseries", site="s1", type="pageview", granularity="day",
+                            **{"from": str(day - 86400), "to": str(day + 86400)})
+            self.assertEqual((status, t["time_zone"]), (200, "Asia/Kolkata"), t)
+            self.assertEqual([p[0] for p in t["points"]], [day - 86400, day])
+            self.assertEqual(sum(p[1] for p in t["points"]), 3)
+            # other sites stay in UTC
+            status, s = api("summary", site="s2")
+            self.assertEqual(s["from"] % 86400, 0)
+        finally:
+            stop(web)
+        for bad in ("s1=Mars/Olympus", "s1", "s1=../../etc/passwd"):
+            p = subprocess.run([BUILD + "/activity-web", "--db", self.db, "--listen",
+                                "127.0.0.1:0", "--site-tz", bad], capture_output=True,
+                               text=True, timeout=30)
+            self.assertEqual(p.returncode, 2, bad)
+            self.assertIn("--site-tz", p.stderr)
+
     def test_compare_with_the_previous_period(self):
         for start, now_n, before_n in ((self.minute, 3, 0), (self.minute + 60, 0, 3)):
             status, s = self.api("summary", site="s1", compare="previous",

@@ -17,7 +17,7 @@
              ['zero_result_search', 'No results']]
   };
   var tab = {}; /* panel -> its tab's type */
-  var live = null, refreshing = false, again = false;
+  var live = null, refreshing = false, again = false, zones = {};
 
   function query(params) {
     return Object.keys(params).map(function (k) {
@@ -34,22 +34,46 @@
       });
   }
 
+  /* The site's time zone (activity-web --site-tz; UTC unless set): its
+   * days are what "today" and dates mean, and what the labels show. */
+  function zone() { return zones[$('site').value] || 'UTC'; }
+
+  /* Today's date where the site is, and a date k days from a date. */
+  function today() { return new Intl.DateTimeFormat('en-CA', { timeZone: zone() }).format(new Date()); }
+  function addDays(date, k) {
+    return new Date(Date.parse(date) + k * 864e5).toISOString().slice(0, 10);
+  }
+
+  /* Days are sent as dates, which the API takes as the site's midnights. */
   function range() {
-    var now = Math.floor(Date.now() / 1000), day = now - now % 86400;
+    var now = Math.floor(Date.now() / 1000), day = today();
     switch ($('range').value) {
       case 'hour': return { from: now - now % 60 - 3540, to: now - now % 60 + 60, granularity: 'minute' };
-      case 'week': return { from: day - 6 * 86400, to: day + 86400, granularity: 'hour' };
-      case '30d': return { from: day - 29 * 86400, to: day + 86400, granularity: 'day' };
+      case 'week': return { from: addDays(day, -6), to: addDays(day, 1), granularity: 'hour' };
+      case '30d': return { from: addDays(day, -29), to: addDays(day, 1), granularity: 'day' };
       case 'custom': return customRange(day);
-      default: return { from: day, to: day + 86400, granularity: 'hour' };
+      default: return { from: day, to: addDays(day, 1), granularity: 'hour' };
     }
   }
 
-  /* whole UTC days, both ends included; hours up to a week, else days */
+  /* whole days, both ends included; hours up to a week, else days */
   function customRange(day) {
-    var from = Date.parse($('from').value) / 1000, to = Date.parse($('to').value) / 1000 + 86400;
-    if (!(from < to)) { from = day; to = day + 86400; }
-    return { from: from, to: to, granularity: to - from <= 7 * 86400 ? 'hour' : 'day' };
+    var from = $('from').value, to = $('to').value;
+    if (!(Date.parse(from) <= Date.parse(to))) from = to = day;
+    return { from: from, to: addDays(to, 1),
+             granularity: Date.parse(to) - Date.parse(from) < 7 * 864e5 ? 'hour' : 'day' };
+  }
+
+  /* A bucket's time where the site is: 'MM-DD', 'HH:MM', or both. */
+  function when(t, parts) {
+    var o = { timeZone: zone(), hourCycle: 'h23' };
+    if (parts !== 'time') { o.month = '2-digit'; o.day = '2-digit'; }
+    if (parts !== 'date') { o.hour = '2-digit'; o.minute = '2-digit'; }
+    var f = {};
+    new Intl.DateTimeFormat('en-US', o).formatToParts(new Date(t * 1000))
+      .forEach(function (p) { f[p.type] = p.value; });
+    var date = f.month + '-' + f.day, time = f.hour + ':' + f.minute;
+    return parts === 'date' ? date : parts === 'time' ? time : date + ' ' + time;
   }
 
   function fmt(n) { return Number(n).toLocaleString('en-US'); }
@@ -132,9 +156,7 @@
     var step = steps.filter(function (k) { return Math.ceil(pts.length / k) <= room; })[0] ||
       Math.ceil(pts.length / room);
     for (var i = 0; i < pts.length; i += step) {
-      var d = new Date(pts[i][0] * 1000);
-      var label = g === 'day' ? d.toISOString().slice(5, 10) : d.toISOString().slice(11, 16);
-      if (g === 'hour' && pts.length > 24) label = d.toISOString().slice(5, 10) + ' ' + label;
+      var label = when(pts[i][0], g === 'day' ? 'date' : g === 'hour' && pts.length > 24 ? 'both' : 'time');
       /* the end labels inside the chart, not cut at its edges */
       var anchor = i === 0 ? 'start' : x(i) > W - 50 ? 'end' : 'middle';
       el('text', { x: x(i), y: H - 6, 'text-anchor': anchor }, svg).textContent = label;
@@ -147,8 +169,8 @@
       s.points.concat([[Infinity, null]]).forEach(function (p, i) {
         if (p[1] !== null && p[0] <= now) {
           var dot = el('circle', { class: s.type, cx: x(i).toFixed(1), cy: y(p[1]).toFixed(1), r: 3 }, svg);
-          el('title', {}, dot).textContent = new Date(p[0] * 1000).toISOString().slice(0, 16)
-            .replace('T', ' ') + ' UTC: ' + fmt(p[1]) + ' ' + s.type + (p[1] == 1 ? '' : 's');
+          el('title', {}, dot).textContent = when(p[0], 'both') + ': ' + fmt(p[1]) + ' ' + s.type +
+            (p[1] == 1 ? '' : 's');
           return run.push(x(i).toFixed(1) + ',' + y(p[1]).toFixed(1));
         }
         /* each series thinner than the one before: equal values stay visible */
@@ -190,7 +212,7 @@
     jobs.push(Promise.all(TYPES.map(function (t) {
       return api('timeseries', Object.assign({ type: t, granularity: r.granularity }, base)).then(keep);
     })).then(function (series) {
-      $('granularity').textContent = '(' + r.granularity + ' buckets, UTC)';
+      $('granularity').textContent = '(' + r.granularity + ' buckets, ' + zone() + ')';
       drawChart(series, r.granularity);
     }));
     Object.keys(PANELS).forEach(function (panel) {
@@ -310,6 +332,7 @@
     return api('sites', {}).then(function (r) {
       var sel = $('site'), wanted = new URLSearchParams(location.search).get('site') || sel.value;
       firstRun(!r.sites.length);
+      zones = r.time_zones || {};
       if (r.sites.join() === Array.prototype.map.call(sel.options, function (o) { return o.value; }).join()) return;
       sel.textContent = '';
       r.sites.forEach(function (s) {
@@ -329,9 +352,8 @@
   buildPanels(wanted);
   if (wantedRange && $('range').querySelector('option[value="' + CSS.escape(wantedRange) + '"]'))
     $('range').value = wantedRange;
-  var today = new Date().toISOString().slice(0, 10);
-  $('from').value = wanted.get('from') || today;
-  $('to').value = wanted.get('to') || today;
+  $('from').value = wanted.get('from') || today();
+  $('to').value = wanted.get('to') || today();
   $('custom').hidden = $('range').value !== 'custom';
   ['from', 'to'].forEach(function (id) {
     $(id).addEventListener('change', function () { saveView(); refresh(); });
