@@ -104,7 +104,7 @@ $(BUILD)/activity-aggregator: $(call obj,$(AGGREGATOR_SRC)) $(BUILD)/obj/gen/cou
 $(BUILD)/activity-export: $(call obj,$(EXPORT_SRC)) $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-WEB_SRC := web/main.c web/api.c web/live.c web/static_files.c web/timezone.c aggregator/hll.c common/http.c \
+WEB_SRC := web/main.c web/api.c web/live.c web/static_files.c web/timezone.c web/shares.c aggregator/hll.c common/http.c \
            common/http_server.c
 $(BUILD)/activity-web: $(call obj,$(WEB_SRC)) $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

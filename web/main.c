@@ -10,6 +10,7 @@
 #include "http_server.h"
 #include "live.h"
 #include "log.h"
+#include "shares.h"
 #include "static_files.h"
 #include "version.h"
 
@@ -25,6 +26,7 @@
 #include <unistd.h>
 
 #define COOKIE "activity_token"
+#define SHARE_COOKIE "activity_share" /* a read-only link's token (shares.h) */
 
 static volatile sig_atomic_t stop_requested;
 static const char *db_path, *token, *collector;
@@ -78,7 +80,10 @@ static void params_of(struct MHD_Connection *conn, struct api_params *p) {
     p->tz = site_tz_find(zones, p->site);
 }
 
-static enum MHD_Result serve_api(struct MHD_Connection *conn, const char *url) {
+/* only_site: a share link's viewer (shares.h), who may read that site
+ * only; NULL for the admin. */
+static enum MHD_Result serve_api(struct MHD_Connection *conn, const char *url,
+                                 const char *only_site) {
     struct api_params p;
     char errbuf[1024];
     int status = 400;
@@ -90,6 +95,8 @@ static enum MHD_Result serve_api(struct MHD_Connection *conn, const char *url) {
     int csv = format && !strcmp(format, "csv");
 
     params_of(conn, &p);
+    if (only_site && strcmp(url, "/api/v1/sites") && (!p.site || strcmp(p.site, only_site)))
+        return http_send_error(conn, 403, "this share link is for one site only", NULL);
     if (!strcmp(url, "/api/v1/live"))
         return live_serve(conn, p.site);
     if (strcmp(url, "/api/v1/sites") && strcmp(url, "/api/v1/summary") &&
@@ -101,7 +108,13 @@ static enum MHD_Result serve_api(struct MHD_Connection *conn, const char *url) {
         return http_send_error(conn, 400, "format: csv is for top and timeseries", NULL);
     if (!(db = api_db_open(db_path, errbuf, sizeof(errbuf))))
         return http_send_error(conn, 503, errbuf, NULL);
-    if (!strcmp(url, "/api/v1/sites"))
+    if (!strcmp(url, "/api/v1/sites") && only_site) /* the shared site, and nothing else */
+        answer = json_pack("{s:[s],s:o}", "sites", only_site, "time_zones",
+                           site_tz_find(zones, only_site)
+                               ? json_pack("{s:s}", only_site,
+                                           site_tz_name(site_tz_find(zones, only_site)))
+                               : json_object());
+    else if (!strcmp(url, "/api/v1/sites"))
         answer = api_sites(db, zones, &status, errbuf, sizeof(errbuf));
     else if (!strcmp(url, "/api/v1/summary"))
         answer = api_summary(db, &p, now, &status, errbuf, sizeof(errbuf));
@@ -169,6 +182,32 @@ static enum MHD_Result serve_login(struct MHD_Connection *conn, struct request *
     return http_queue(conn, 303, resp, NULL);
 }
 
+/* GET /share/TOKEN: a read-only link; its cookie, then the site's page. */
+static enum MHD_Result serve_share(struct MHD_Connection *conn, const char *token_given) {
+    struct MHD_Response *resp;
+    char site[129], cookie[128], location[160];
+    if (shares_site(token_given, site, sizeof(site)))
+        return http_send_error(conn, 404, "no such share link (it may have been revoked)", NULL);
+    resp = http_response_bytes("text/plain", "", 0);
+    /* Lax: the link is followed from elsewhere (mail, chat), and it only reads */
+    snprintf(cookie, sizeof(cookie), SHARE_COOKIE "=%s; HttpOnly; SameSite=Lax; Path=/%s",
+             token_given, over_https(conn) ? "; Secure" : "");
+    MHD_add_response_header(resp, "Set-Cookie", cookie);
+    snprintf(location, sizeof(location), "/?site=%s", site); /* a site name needs no escaping */
+    MHD_add_response_header(resp, "Location", location);
+    return http_queue(conn, 303, resp, NULL);
+}
+
+/* The site a share link's holder may read (shares.h), from its cookie or a
+ * bearer token; 0, or -1 when the request carries none. */
+static int viewer_site(struct MHD_Connection *conn, char *site, size_t size) {
+    const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+    if (auth && !strncmp(auth, "Bearer ", 7) && !shares_site(auth + 7, site, size))
+        return 0;
+    return shares_site(MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, SHARE_COOKIE), site,
+                       size);
+}
+
 static enum MHD_Result serve_collector_config(struct MHD_Connection *conn) {
     json_t *url = json_string(collector);
     char *text = json_dumps(url, JSON_ENCODE_ANY), *js = NULL;
@@ -210,7 +249,16 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
     if (!strcmp(url, "/healthz"))
         return http_queue(conn, 200, http_response_json(json_pack("{s:s}", "status", "ok")),
                           NULL);
+    if (!strncmp(url, "/share/", 7))
+        return serve_share(conn, url + 7);
     if (!authorized(conn)) {
+        char site[129];
+        if (!viewer_site(conn, site, sizeof(site))) { /* a share link: one site, read-only */
+            if (!strncmp(url, "/api/", 5))
+                return serve_api(conn, url, site);
+            return !strcmp(url, "/demo/config.js") ? serve_collector_config(conn)
+                                                    : static_files_serve(conn, url);
+        }
         if (!strncmp(url, "/api/", 5)) {
             struct MHD_Response *resp =
                 http_response_json(json_pack("{s:s}", "error", "a valid bearer token is required"));
@@ -223,7 +271,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
                           NULL);
     }
     if (!strncmp(url, "/api/", 5))
-        return serve_api(conn, url);
+        return serve_api(conn, url, NULL);
     if (!strcmp(url, "/demo/config.js"))
         return serve_collector_config(conn);
     return static_files_serve(conn, url);
@@ -279,7 +327,7 @@ static int token_ok(const char *t) {
 
 int main(int argc, char **argv) {
     char *db = NULL, *listen = NULL, *tok = NULL, *static_dir = NULL, *coll = NULL,
-         *log_level = NULL, *site_tz = NULL;
+         *log_level = NULL, *site_tz = NULL, *share_file = NULL, *new_share = NULL;
     struct http_limit_flags limit_flags = {0};
     const struct config_option opts[] = {
         {"db", CONFIG_STRING, "counters.db", "the aggregator's SQLite file (opened read-only)",
@@ -303,6 +351,12 @@ int main(int argc, char **argv) {
          "sites' time zones, site=Area/City[,site=Area/City...] (the tz database's names): "
          "their 'today', dates and day buckets begin at their midnight; others use UTC",
          &site_tz, 0, 0, NULL},
+        {"share-file", CONFIG_STRING, "",
+         "read-only share links, one 'TOKEN SITE' a line (re-read when it changes; delete "
+         "a line to revoke it); empty: no links", &share_file, 0, 0, NULL},
+        {"new-share", CONFIG_STRING, "",
+         "add a share link to SITE's dashboard to --share-file, print its path and exit",
+         &new_share, 0, 0, NULL},
         HTTP_LIMIT_OPTIONS(limit_flags),
         {"log-level", CONFIG_STRING, "info", "debug, info, warn or error", &log_level, 0, 0,
          "debug|info|warn|error"},
@@ -329,7 +383,16 @@ int main(int argc, char **argv) {
     http_limits_from_flags(&lim, &limit_flags);
     tls = *limit_flags.tls_cert != '\0';
     rc = 2;
-    if (site_tz_parse(site_tz, &zones, errbuf, sizeof(errbuf))) { /* before any thread */
+    shares_init(share_file);
+    if (*new_share) {
+        char share_token[SHARE_TOKEN_LEN + 1];
+        if (!*share_file)
+            fprintf(stderr, "activity-web: --new-share needs --share-file\n");
+        else if (shares_create(share_file, new_share, share_token, errbuf, sizeof(errbuf)))
+            fprintf(stderr, "activity-web: %s\n", errbuf);
+        else
+            printf("/share/%s\n", share_token), rc = 0;
+    } else if (site_tz_parse(site_tz, &zones, errbuf, sizeof(errbuf))) { /* before any thread */
         fprintf(stderr, "activity-web: %s\n", errbuf);
     } else if (http_parse_listen(listen, &addr, errbuf, sizeof(errbuf))) {
         fprintf(stderr, "activity-web: --listen: %s\n", errbuf);

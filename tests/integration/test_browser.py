@@ -6,8 +6,10 @@ $BUILD/test-artifacts/."""
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
 import urllib.request
@@ -111,6 +113,23 @@ class Browser(unittest.TestCase):
                 p.wait()
         with open(err_path) as f:
             self.assertEqual(p.returncode, 0, out + f.read())
+
+    def test_share_link_shows_one_site(self):
+        token = "browser-test-token-0123456789"
+        shares = tempfile.mkdtemp(prefix="activity-shares-")
+        self.addCleanup(shutil.rmtree, shares)
+        shares = os.path.join(shares, "shares")
+        r = subprocess.run([BUILD + "/activity-web", "--share-file", shares, "--new-share",
+                            "shared"], capture_output=True, text=True, timeout=10)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        stack, db, url = self.stack_with_web(web_flags=("--token", token, "--share-file", shares))
+        now = int(time.time() * 1000)
+        for site in ("shared", "secret"):
+            ev = {"type": "pageview", "site": site, "url": "https://x.test/", "ts": now}
+            self.assertEqual(stack.post_events([ev])[0], 200)
+        r = subprocess.run(["node", "share.mjs", url, r.stdout.strip(), "shared", "secret"],
+                           cwd=BROWSER_DIR, capture_output=True, text=True, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
 
     def test_range_past_retention_is_marked_partial(self):
         # minutes kept 10 minutes: the last-hour view is partial, today is not

@@ -289,6 +289,80 @@ class Api(unittest.TestCase):
             stop(web)
 
 
+class Shares(unittest.TestCase):
+    """Read-only share links: one site's dashboard and GET API, no other
+    site, revoked by deleting the line."""
+
+    def test_share_link_reads_one_site_until_revoked(self):
+        stack = Stack(partitions=1)
+        self.addCleanup(stack.close)
+        db = stack.path("counters.db")
+        agg = stack.start_aggregator(db)
+        self.addCleanup(stop, agg)
+        ts = int(time.time() * 1000)
+        status, _, _ = stack.post_events([event("pageview", site="shared", ts=ts),
+                                          event("pageview", site="secret", ts=ts)])
+        self.assertEqual(status, 200)
+        shares = stack.path("shares")
+        r = subprocess.run([BUILD + "/activity-web", "--new-share", "shared"],
+                           capture_output=True, text=True, timeout=10)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--share-file", r.stderr)
+        r = subprocess.run([BUILD + "/activity-web", "--share-file", shares, "--new-share",
+                            "shared"], capture_output=True, text=True, timeout=10)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        link = r.stdout.strip()
+        self.assertRegex(link, r"^/share/[0-9a-f]{32}$")
+        self.assertEqual(os.stat(shares).st_mode & 0o777, 0o600)
+        share_token = link.rsplit("/", 1)[1]
+        web, url = start_web(stack, db, "--token", TOKEN, "--share-file", shares)
+        self.addCleanup(stop, web)
+        deadline = time.time() + 60
+        while True:  # both sites counted
+            status, _, body = get(url, "/api/v1/sites", {"Authorization": "Bearer " + TOKEN})
+            if json.loads(body)["sites"] == ["secret", "shared"]:
+                break
+            self.assertLess(time.time(), deadline)
+            time.sleep(0.2)
+
+        status, h, _ = get(url, link)
+        self.assertEqual((status, h["location"]), (303, "/?site=shared"))
+        self.assertIn("activity_share=" + share_token, h["set-cookie"])
+        self.assertIn("HttpOnly", h["set-cookie"])
+        cookie = {"Cookie": "activity_share=" + share_token}
+        bearer = {"Authorization": "Bearer " + share_token}
+        for auth in (cookie, bearer):
+            status, _, body = get(url, "/api/v1/sites", auth)
+            self.assertEqual((status, json.loads(body)["sites"]), (200, ["shared"]))
+            status, _, body = get(url, "/api/v1/summary?site=shared", auth)
+            self.assertEqual((status, json.loads(body)["pageview"]), (200, 1))
+            for path in ("/api/v1/summary?site=secret", "/api/v1/top?site=secret&type=pageview",
+                         "/api/v1/summary", "/api/v1/live?site=secret"):
+                status, _, body = get(url, path, auth)
+                self.assertEqual(status, 403, path)
+                self.assertNotIn(b"secret", body.replace(b"/api", b""))
+            self.assertEqual(get(url, "/", auth)[0], 200)  # the dashboard
+            self.assertEqual(get(url, "/", auth, method="POST")[0], 405)
+        # no link, a wrong one, or the admin token only in a share's place
+        self.assertEqual(get(url, "/api/v1/summary?site=shared")[0], 401)
+        self.assertEqual(get(url, "/share/" + "0" * 32)[0], 404)
+        self.assertEqual(get(url, "/share/" + TOKEN)[0], 404)
+        self.assertEqual(get(url, "/api/v1/summary?site=shared",
+                             {"Cookie": "activity_share=" + "0" * 32})[0], 401)
+        # revoked: the line deleted, the file re-read on its own
+        with open(shares, "w") as f:
+            f.write("# no shares\n")
+        deadline = time.time() + 30
+        while get(url, "/api/v1/summary?site=shared", cookie)[0] != 401:
+            self.assertLess(time.time(), deadline, "the revoked link still works")
+            time.sleep(0.2)
+        self.assertEqual(get(url, link)[0], 404)
+        # the admin sees everything throughout
+        status, _, body = get(url, "/api/v1/summary?site=secret",
+                              {"Authorization": "Bearer " + TOKEN})
+        self.assertEqual((status, json.loads(body)["pageview"]), (200, 1))
+
+
 class Token(unittest.TestCase):
     def test_token_rule(self):
         stack = Stack(partitions=1)
