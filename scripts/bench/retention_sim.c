@@ -219,6 +219,14 @@ int main(int argc, char **argv) {
                     snprintf(dim, sizeof(dim), "long tail query %lld", unique_queries++);
                 e->zero_result = t == 2 && rnd() % 10 == 0;
                 e->dim = arena_strndup(&strings, dim, strlen(dim));
+#ifdef WITH_RETENTION /* this tree also follows visits (aggregator/visits.h) */
+                e->page = t == 0 ? e->dim : "/products";
+                e->source = rnd() % 3 ? "" : "search.example";
+                e->utm_source = e->utm_medium = e->utm_campaign = "";
+                e->device = rnd() % 2 ? "desktop" : "mobile";
+                e->browser = "Chrome";
+                e->os = "Android";
+#endif
                 rollup_add(r, e);
             }
             for (int t = 0; t < 3; t++) {

@@ -25,6 +25,9 @@ build_sim() {
     if [ -f "$tree/aggregator/retention.c" ]; then
         extra=(-DWITH_RETENTION "$tree/aggregator/retention.c")
     fi
+    if [ -f "$tree/aggregator/visits.c" ]; then
+        extra+=("$tree/aggregator/visits.c")
+    fi
     cc -std=c11 -D_GNU_SOURCE -O2 -I"$tree/common" -I"$tree/schema" -I"$tree/aggregator" \
         -o "$out" scripts/bench/retention_sim.c "${extra[@]}" \
         "$tree"/aggregator/{store,seen,rollup,arena,hll}.c "$tree"/common/{log,timefmt}.c \
