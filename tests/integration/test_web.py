@@ -561,12 +561,15 @@ class Retention(unittest.TestCase):
                            "bucket < %d" % (now - 3600)) == 0):
             self.assertLess(time.time(), deadline, "the old minute was never pruned")
             time.sleep(0.2)
-        # the sizes in /metrics follow the passes: one minute row left (the new
-        # event's total)
+        # the sizes in /metrics follow the passes: the new event's minute
+        # totals left (its pageview's and its visit's)
         hour_start = old - old % 3600
+        left = one("SELECT count(*) FROM counters WHERE granularity = 'minute' AND dim = ''")
+        self.assertEqual(left, one("SELECT count(*) FROM counters WHERE granularity = 'minute' "
+                                   "AND dim = '' AND bucket = %d" % (now - now % 60)))
         while True:
             text = urllib.request.urlopen(metrics, timeout=10).read().decode()
-            if 'activity_aggregator_rows{granularity="minute",scope="totals"} 1\n' in text:
+            if 'activity_aggregator_rows{granularity="minute",scope="totals"} %d\n' % left in text:
                 break
             self.assertLess(time.time(), deadline, text)
             time.sleep(0.2)
