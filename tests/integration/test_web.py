@@ -388,7 +388,7 @@ class Token(unittest.TestCase):
         self.assertEqual(get(url, "/api/v1/sites", {"Authorization": "Bearer " + TOKEN[:-1]})[0],
                          401)
         status, _, body = get(url, "/api/v1/sites", {"Authorization": "Bearer " + TOKEN})
-        self.assertEqual((status, json.loads(body)), (200, {"sites": []}))
+        self.assertEqual((status, json.loads(body)), (200, {"sites": [], "time_zones": {}}))
         status, _, body = get(url, "/")
         self.assertEqual(status, 401)
         self.assertIn(b'<form method=post action=/login>', body)
