@@ -20,8 +20,8 @@ static const char *const scope_names[] = {"totals", "dims"};
 #define PAGES_PER_TXN TEXT_OF(RETENTION_PAGES_PER_TXN)
 
 enum { Q_KEEP, Q_KEPT_FROM, Q_NEXT_SITE, Q_NEXT_SKETCH_SITE, Q_PRUNE_ROWS, Q_PRUNE_SKETCHES,
-       Q_FREE_PAGES, Q_VACUUM, Q_ROW_STATS, Q_SKETCH_STATS, Q_PAGES, Q_PRUNE_VISITS,
-       Q_VISIT_ROWS, Q_CNT };
+       Q_FREE_PAGES, Q_VACUUM, Q_ROW_STATS, Q_SKETCH_STATS, Q_PAGES, Q_VISIT_CLOCK,
+       Q_PRUNE_VISITS, Q_VISIT_ROWS, Q_CNT };
 
 static const char *queries[Q_CNT] = {
     "INSERT INTO retention (granularity, scope, kept_from) VALUES (?1, ?2, ?3) "
@@ -43,6 +43,7 @@ static const char *queries[Q_CNT] = {
     "GROUP BY 1",
     "SELECT (SELECT page_count FROM pragma_page_count()) * "
     "(SELECT page_size FROM pragma_page_size())",
+    VISITS_CLOCK_SQL,
     VISITS_PRUNE_SQL,
     "SELECT count(*) FROM visits",
 };
@@ -217,21 +218,48 @@ static int prune_sketches(struct retention *r, int64_t pruned[], double *longest
     return 0;
 }
 
-/* Step 2 for finished visits' state (visits.h: by the stream's time). */
-static int prune_visits(struct retention *r, int64_t *pruned, double *longest) {
-    sqlite3_stmt *q = r->q[Q_PRUNE_VISITS];
-    if (!r->keep.visit_state_ms)
-        return 0;
-    sqlite3_bind_int64(q, 1, r->keep.visit_state_ms);
-    sqlite3_bind_int(q, 2, RETENTION_ROWS_PER_TXN);
-    return delete_in_chunks(r, q, RETENTION_ROWS_PER_TXN, pruned, longest);
-}
-
 static int64_t one_number(struct retention *r, int which) {
     sqlite3_stmt *q = r->q[which];
     int64_t v = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int64(q, 0) : -1;
     sqlite3_reset(q);
     return v;
+}
+
+/* Step 2 for finished visits' state (visits.h: by the stream's time), in
+ * key order, each chunk one transaction that returns the keys it deleted. */
+static int prune_visits(struct retention *r, int64_t *pruned, double *longest) {
+    sqlite3_stmt *q = r->q[Q_PRUNE_VISITS];
+    char site[300] = ""; /* the walk's position: after (site, visitor) */
+    int64_t visitor = INT64_MIN, clock = one_number(r, Q_VISIT_CLOCK);
+    long n;
+    if (!r->keep.visit_state_ms || clock < 0)
+        return 0; /* nothing kept yet */
+    do {
+        struct timespec t0;
+        int rc;
+        double took;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        sqlite3_bind_text(q, 1, site, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(q, 2, visitor);
+        sqlite3_bind_int64(q, 3, clock - r->keep.visit_state_ms);
+        sqlite3_bind_int(q, 4, RETENTION_ROWS_PER_TXN);
+        for (n = 0; (rc = sqlite3_step(q)) == SQLITE_ROW; n++) {
+            const char *s = (const char *)sqlite3_column_text(q, 0);
+            int64_t v = sqlite3_column_int64(q, 1);
+            int c = s ? strcmp(s, site) : -1;
+            if (c > 0 || (c == 0 && v > visitor)) { /* RETURNING is in no order */
+                snprintf(site, sizeof(site), "%s", s);
+                visitor = v;
+            }
+        }
+        sqlite3_reset(q);
+        if ((took = seconds_since(&t0)) > *longest)
+            *longest = took;
+        if (rc != SQLITE_DONE)
+            return -1;
+        *pruned += n;
+    } while (n == RETENTION_ROWS_PER_TXN && !atomic_load(&r->stopping));
+    return 0;
 }
 
 /* Step 3: gives the free pages back, a bounded number per transaction. */

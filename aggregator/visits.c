@@ -9,7 +9,7 @@
 
 struct visits {
     sqlite3 *db;
-    sqlite3_stmt *get, *put;
+    sqlite3_stmt *get, *put, *clock;
     int64_t timeout_ms;
 };
 
@@ -48,7 +48,11 @@ struct visits *visits_new(sqlite3 *db, int64_t timeout_ms) {
                            "pageviews, engaged, exit_ms, seen_ms, entry, exit, source, utm_source, "
                            "utm_medium, utm_campaign, device, browser, os) VALUES (?1, ?2, ?3, "
                            "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
-                           -1, SQLITE_PREPARE_PERSISTENT, &v->put, NULL) != SQLITE_OK) {
+                           -1, SQLITE_PREPARE_PERSISTENT, &v->put, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v3(db,
+                           "INSERT INTO visit_clock (id, seen_ms) VALUES (0, ?1) ON CONFLICT "
+                           "DO UPDATE SET seen_ms = max(seen_ms, excluded.seen_ms)",
+                           -1, SQLITE_PREPARE_PERSISTENT, &v->clock, NULL) != SQLITE_OK) {
         visits_free(v);
         return NULL;
     }
@@ -60,6 +64,7 @@ void visits_free(struct visits *v) {
         return;
     sqlite3_finalize(v->get);
     sqlite3_finalize(v->put);
+    sqlite3_finalize(v->clock);
     free(v);
 }
 
@@ -214,6 +219,7 @@ int visits_apply(struct visits *v, const struct rollup_event **events, size_t cn
                  struct rollup *out) {
     /* the visit as stored, as it becomes, and a late earlier one */
     struct visit *was = malloc(sizeof(*was)), *cur = malloc(sizeof(*cur)), *alone = malloc(sizeof(*alone));
+    int64_t newest = INT64_MIN;
     int rc = SQLITE_OK;
     if (!was || !cur || !alone)
         abort();
@@ -232,6 +238,8 @@ int visits_apply(struct visits *v, const struct rollup_event **events, size_t cn
                !strcmp(events[i]->site, first->site);
              i++) {
             const struct rollup_event *ev = events[i];
+            if (ev->received_ms > newest)
+                newest = ev->received_ms;
             if (!have || ev->ts_ms > cur->last_ms + v->timeout_ms) {
                 if (have) { /* the visit before is over: counted as it ended */
                     visit_settle(out, ev->site, stored > 0 ? was : NULL, cur);
@@ -248,6 +256,11 @@ int visits_apply(struct visits *v, const struct rollup_event **events, size_t cn
         }
         visit_settle(out, first->site, stored > 0 ? was : NULL, cur);
         rc = visit_store(v, first, cur);
+    }
+    if (rc == SQLITE_OK && cnt) { /* the stream's time, for retention */
+        sqlite3_bind_int64(v->clock, 1, newest);
+        rc = sqlite3_step(v->clock) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(v->db);
+        sqlite3_reset(v->clock);
     }
     free(was);
     free(cur);

@@ -47,9 +47,9 @@
  * SQLite's page cache (64 MiB) is the only bound, so there is no limit at
  * which visits are dropped. A row is deleted by the retention pass
  * (retention.h) once its latest event was received twice the timeout
- * before the latest event counted (received_at: ingest's clock, so the
- * stream's time and not the aggregator's); a late event of that visit
- * then starts a new one. Catching up on a backlog, partitions consumed
+ * before the latest event counted (visit_clock; received_at is ingest's
+ * clock, so this is the stream's time and not the aggregator's); a late
+ * event of that visit then starts a new one. Catching up on a backlog, partitions consumed
  * more than that apart can split a visit of the one behind. */
 #ifndef AGGREGATOR_VISITS_H
 #define AGGREGATOR_VISITS_H
@@ -75,12 +75,16 @@ void visits_free(struct visits *v);
 int visits_apply(struct visits *v, const struct rollup_event **events, size_t cnt,
                  struct rollup *out);
 
-/* The statement retention runs to delete finished visits: those whose
- * latest event was received ?1 ms before the latest event counted, at most
- * ?2 rows a run. The stream's time, not the clock's: an aggregator catching
- * up on hours of backlog keeps the visits it is still following. */
+/* What retention runs to delete finished visits: those whose latest event
+ * was received before ?3 (the clock's seen_ms minus the time kept), in key
+ * order after (?1, ?2), at most ?4 a run; the rows it returns are the
+ * deleted keys, the next run starts after the largest. The stream's time,
+ * not the wall clock's: an aggregator catching up on hours of backlog
+ * keeps the visits it is still following. */
+#define VISITS_CLOCK_SQL "SELECT seen_ms FROM visit_clock"
 #define VISITS_PRUNE_SQL                                                                  \
     "DELETE FROM visits WHERE (site, visitor) IN (SELECT site, visitor FROM visits "     \
-    "WHERE seen_ms < (SELECT max(seen_ms) FROM visits) - ?1 LIMIT ?2)"
+    "WHERE (site, visitor) > (?1, ?2) AND seen_ms < ?3 ORDER BY site, visitor LIMIT ?4) " \
+    "RETURNING site, visitor"
 
 #endif

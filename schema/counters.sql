@@ -87,7 +87,7 @@ CREATE TABLE IF NOT EXISTS retention (
 
 -- Visits (aggregator/visits.h): the latest visit of each visitor of a
 -- site, written in the same transaction as the counters it changed. Rows
--- received two visit timeouts before the newest are deleted by retention.
+-- received two visit timeouts before visit_clock are deleted by retention.
 CREATE TABLE IF NOT EXISTS visits (
     site         TEXT    NOT NULL,
     visitor      INTEGER NOT NULL, -- hll_hash of the visitor id
@@ -108,7 +108,13 @@ CREATE TABLE IF NOT EXISTS visits (
     exit         TEXT    NOT NULL, -- the latest pageview's page (else the entry)
     PRIMARY KEY (site, visitor)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS visits_by_seen ON visits (seen_ms);
+-- The newest received_at among the events visits have counted: the
+-- stream's time, against which retention ages the rows above (found by a
+-- walk in key order, so that no index has to follow every write).
+CREATE TABLE IF NOT EXISTS visit_clock (
+    id          INTEGER PRIMARY KEY CHECK (id = 0),
+    seen_ms     INTEGER NOT NULL
+);
 
 -- Schema 4 split the visit counters off into their own view.
 DROP VIEW IF EXISTS counts;
