@@ -217,11 +217,13 @@ static void visit_settle(struct rollup *out, const char *site, const struct visi
 
 int visits_apply(struct visits *v, const struct rollup_event **events, size_t cnt,
                  struct rollup *out) {
-    /* the visit as stored, as it becomes, and a late earlier one */
-    struct visit *was = malloc(sizeof(*was)), *cur = malloc(sizeof(*cur)), *alone = malloc(sizeof(*alone));
+    struct visit *was, *cur, *alone; /* as stored, as it becomes, a late earlier one */
     int64_t newest = INT64_MIN;
     int rc = SQLITE_OK;
-    if (!was || !cur || !alone)
+    if (!cnt) /* a flush of bots only, or of offsets only: events may be NULL */
+        return SQLITE_OK;
+    if (!(was = malloc(sizeof(*was))) || !(cur = malloc(sizeof(*cur))) ||
+        !(alone = malloc(sizeof(*alone))))
         abort();
     qsort(events, cnt, sizeof(*events), event_order);
     for (size_t i = 0; rc == SQLITE_OK && i < cnt;) {
@@ -257,7 +259,7 @@ int visits_apply(struct visits *v, const struct rollup_event **events, size_t cn
         visit_settle(out, first->site, stored > 0 ? was : NULL, cur);
         rc = visit_store(v, first, cur);
     }
-    if (rc == SQLITE_OK && cnt) { /* the stream's time, for retention */
+    if (rc == SQLITE_OK) { /* the stream's time, for retention */
         sqlite3_bind_int64(v->clock, 1, newest);
         rc = sqlite3_step(v->clock) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(v->db);
         sqlite3_reset(v->clock);

@@ -315,11 +315,28 @@ static void test_batches_duplicates_and_uncommitted_flushes(void **state) {
     store_close(s);
 }
 
+/* A flush with no events (an offset moved, as --offset-beyond-end does)
+ * or with bots only makes no visit, and reads no event. */
+static void test_flushes_without_people(void **state) {
+    (void)state;
+    struct store *s = open_store();
+    struct rollup_event bot = ev("pageview", "crawler", 0, "/", NULL);
+    bot.bot = 1; /* as canonical_parse reads "bot":true */
+    assert_int_equal(flush_from(s, NULL, 0, next_offset), STORE_OK);
+    next_offset = 0;
+    flush(s, &bot, 1);
+    assert_int_equal(query("SELECT count(*) FROM visits"), 0);
+    assert_int_equal(query("SELECT count(*) FROM visit_counts"), 0);
+    assert_int_equal(query("SELECT n FROM bot_counts WHERE granularity = 'day' AND dim = ''"), 1);
+    store_close(s);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_one_visit_counts_everything_once, reset, teardown),
         cmocka_unit_test_setup_teardown(test_timeout_starts_a_new_visit, reset, teardown),
         cmocka_unit_test_setup_teardown(test_events_out_of_order_across_batches, reset, teardown),
+        cmocka_unit_test_setup_teardown(test_flushes_without_people, reset, teardown),
         cmocka_unit_test_setup_teardown(test_any_arrival_order_gives_the_same_counters, reset,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_batches_duplicates_and_uncommitted_flushes, reset,
