@@ -47,7 +47,9 @@ static const char *type_names[] = {
     /* enum rollup_visit_count, from TYPE_VISIT_FIRST on */
     "visit", "bounce", "visit_ms", "visit_pageviews", "entry", "exit", "source", "utm_source",
     "utm_medium", "utm_campaign", "device", "browser", "os"};
-enum { TYPE_ZERO_RESULT = 3, TYPE_VISIT_FIRST = 4 };
+enum { TYPE_ZERO_RESULT = 3, TYPE_VISIT_FIRST = 4,
+       /* entry .. os: kept by the hour and day only (rollup.h) */
+       TYPE_VISIT_DIMS_FIRST = TYPE_VISIT_FIRST + ROLLUP_ENTRY };
 _Static_assert(sizeof(type_names) / sizeof(type_names[0]) ==
                    TYPE_VISIT_FIRST + ROLLUP_VISIT_COUNT_CNT, "a name for every counter");
 _Static_assert(sizeof(type_names) / sizeof(type_names[0]) == ROLLUP_TYPE_CNT, "rollup.h");
@@ -224,9 +226,11 @@ static int rollup_visit_counts(const struct rollup *r, struct rollup *coarse,
             continue;
         site = e->key + HEADER_LEN;
         dim = site + strlen(site) + 1;
-        rc = cb(ctx, site, type_names[hd.type],
-                rollup_granularity_name((enum rollup_granularity)hd.granularity), bucket, dim,
-                hd.bot, e->n);
+        rc = coarse && hd.type >= TYPE_VISIT_DIMS_FIRST
+                 ? 0 /* a minute's visit dimensions: only its hour and day are stored */
+                 : cb(ctx, site, type_names[hd.type],
+                      rollup_granularity_name((enum rollup_granularity)hd.granularity), bucket,
+                      dim, hd.bot, e->n);
         if (rc)
             return rc;
         if (!coarse)

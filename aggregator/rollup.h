@@ -54,7 +54,10 @@ void rollup_add(struct rollup *r, const struct rollup_event *ev);
 /* The counters visits.h keeps, in the counters table under these type
  * names: "visit", "bounce", "visit_ms", "visit_pageviews" (dim '' only),
  * "entry", "exit", "source", "utm_source", "utm_medium", "utm_campaign",
- * "device", "browser", "os" (one row per value, no total). */
+ * "device", "browser", "os" (one row per value, no total). The values are
+ * stored by the hour and day only: per minute they would double the
+ * minute rows retention keeps, for top lists of ranges shorter than an
+ * hour. */
 enum rollup_visit_count {
     ROLLUP_VISIT, ROLLUP_BOUNCE, ROLLUP_VISIT_MS, ROLLUP_VISIT_PAGEVIEWS, ROLLUP_ENTRY,
     ROLLUP_EXIT, ROLLUP_SOURCE, ROLLUP_UTM_SOURCE, ROLLUP_UTM_MEDIUM, ROLLUP_UTM_CAMPAIGN,

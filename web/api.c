@@ -409,6 +409,11 @@ json_t *api_top(sqlite3 *db, const struct api_params *p, int64_t now, int *statu
                  "timeseries)", p->type);
         return NULL;
     }
+    if (type_index(p->type, TOTAL_TYPES, TYPE_CNT) >= 0) {
+        /* visits' values are stored by the hour: the whole hours around the range */
+        from -= ((from % 3600) + 3600) % 3600;
+        to += (3600 - ((to % 3600) + 3600) % 3600) % 3600;
+    }
     if (p->limit) {
         char *end;
         limit = strtol(p->limit, &end, 10);
@@ -440,8 +445,9 @@ json_t *api_top(sqlite3 *db, const struct api_params *p, int64_t now, int *statu
         json_decref(items);
         return db_failed(db, status, errbuf, errsize);
     }
-    out = json_pack("{s:s,s:s,s:I,s:I,s:o}", "site", p->site, "type", p->type, "from",
-                    (json_int_t)from, "to", (json_int_t)to, "items", items);
+    out = json_pack("{s:s,s:s,s:I,s:I,s:s,s:o}", "site", p->site, "type", p->type, "from",
+                    (json_int_t)from, "to", (json_int_t)to, "granularity",
+                    aligned_granularity(from, to), "items", items);
     set_partial(out, from, kept_from(db, aligned_granularity(from, to), "dims"));
     return out;
 }

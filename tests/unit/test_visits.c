@@ -133,6 +133,11 @@ static void test_one_visit_counts_everything_once(void **state) {
     assert_int_equal(query("SELECT n FROM visit_counts WHERE granularity='minute' AND "
                            "type='visit_ms' AND bucket=1795946400"), 90000);
     assert_int_equal(query("SELECT count(*) FROM visits"), 2);
+    /* the values are kept by the hour and day, not the minute */
+    assert_int_equal(query("SELECT count(*) FROM visit_counts WHERE granularity='minute' AND "
+                           "dim <> ''"), 0);
+    assert_int_equal(query("SELECT n FROM visit_counts WHERE granularity='hour' AND "
+                           "type='entry' AND dim='/home'"), 1);
     store_close(s);
 }
 
