@@ -106,8 +106,19 @@
     $('status').className = 'status' + (isLive ? ' live' : '');
   }
 
-  function fillTable(table, items) {
+  /* What a top list's numbers count: events of its type, or visits. */
+  var UNITS = { pageview: 'Pageviews', click: 'Clicks', search: 'Searches',
+                zero_result_search: 'Searches' };
+
+  function fillTable(table, items, type) {
     table.textContent = '';
+    if (items.length) {
+      var head = table.createTHead().insertRow(), th = document.createElement('th');
+      head.appendChild(document.createElement('th'));
+      th.className = 'n';
+      th.textContent = UNITS[type] || 'Visits';
+      head.appendChild(th);
+    }
     if (!items.length) {
       var td = table.insertRow().insertCell();
       td.className = 'empty';
@@ -231,7 +242,7 @@
     var params = Object.assign({ type: t, limit: 10 }, base);
     $('csv-' + t).href = '/api/v1/top?' + query(Object.assign({}, params, { limit: 1000, format: 'csv' }));
     return api('top', params).then(function (top) {
-      fillTable($('top-' + t), top.items);
+      fillTable($('top-' + t), top.items, t);
       return top;
     });
   }
