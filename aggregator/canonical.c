@@ -208,20 +208,6 @@ static int scan_literal(struct scan *s, const char *lit) {
     return 0;
 }
 
-/* The names ingest writes (useragent.h): a topic may carry anything, and
- * these become dashboard rows, so only known names are kept. */
-static const char *devices[] = {"desktop", "mobile", "tablet", NULL};
-static const char *browsers[] = {"Chrome", "Safari", "Firefox", "Edge", "Samsung Internet",
-                                 "Opera", "Android WebView", NULL};
-static const char *systems[] = {"Windows", "macOS", "iOS", "Android", "Linux", "ChromeOS", NULL};
-
-static const char *canonical_name(const char *v, const char **names) {
-    for (; *names; names++)
-        if (!strcmp(v, *names))
-            return *names;
-    return "Other";
-}
-
 const char *canonical_topic_type(const char *topic) {
     const char *dot = strrchr(topic, '.');
     return dot ? dot + 1 : topic;
@@ -343,11 +329,12 @@ int canonical_parse(const char *json, size_t len, const char *topic_type, int64_
     ev->utm_source = urlparts_param(strings, vals[K_URL], "utm_source");
     ev->utm_medium = urlparts_param(strings, vals[K_URL], "utm_medium");
     ev->utm_campaign = urlparts_param(strings, vals[K_URL], "utm_campaign");
-    /* ingest's own names (useragent.h); anything else, or none (events
-     * made before ingest classified user agents), counts as "Other" */
-    ev->device = have[K_DEVICE] ? canonical_name(vals[K_DEVICE], devices) : "Other";
-    ev->browser = have[K_BROWSER] ? canonical_name(vals[K_BROWSER], browsers) : "Other";
-    ev->os = have[K_OS] ? canonical_name(vals[K_OS], systems) : "Other";
+    /* the schema's names (a topic may carry anything, and these become
+     * dashboard rows); anything else, or none (events made before ingest
+     * classified user agents), counts as "Other" */
+    ev->device = have[K_DEVICE] ? schema_known_name(vals[K_DEVICE], schema_devices) : "Other";
+    ev->browser = have[K_BROWSER] ? schema_known_name(vals[K_BROWSER], schema_browsers) : "Other";
+    ev->os = have[K_OS] ? schema_known_name(vals[K_OS], schema_systems) : "Other";
     {
         const char *v = have[K_ANON] ? vals[K_ANON] : vals[K_USER];
         ev->visitor = hll_hash(v, strlen(v));

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "useragent.h"
 
+#include "event.h"
+
 #include <pthread.h>
 #include <stdint.h>
 #include <string.h>
@@ -77,21 +79,27 @@ void useragent_classify(const char *ua, struct useragent *out) {
     }
 
     out->bot = !!(found & T_BOT);
-    out->os = found & T_IPHONE ? "iOS" : found & T_IPAD ? "iOS" : found & T_ANDROID ? "Android"
-            : found & T_WINDOWS ? "Windows" : found & T_CROS ? "ChromeOS"
-            : found & T_MAC ? "macOS" : found & T_LINUX ? "Linux" : "Other";
+    out->os = schema_systems[found & (T_IPHONE | T_IPAD) ? SCHEMA_IOS
+                             : found & T_ANDROID ? SCHEMA_ANDROID
+                             : found & T_WINDOWS ? SCHEMA_WINDOWS
+                             : found & T_CROS ? SCHEMA_CHROMEOS
+                             : found & T_MAC ? SCHEMA_MACOS
+                             : found & T_LINUX ? SCHEMA_LINUX : SCHEMA_OS_OTHER];
     /* Edge, Samsung Internet and Opera also say Chrome; Chrome says Safari;
      * an Android WebView says "; wv)" and Chrome; Safari alone has both
      * Version/ and Safari/ without Chrome. */
-    out->browser = found & T_EDGE ? "Edge" : found & T_SAMSUNG ? "Samsung Internet"
-                 : found & T_OPERA ? "Opera" : found & T_FIREFOX ? "Firefox"
-                 : (found & (T_WEBVIEW | T_ANDROID)) == (T_WEBVIEW | T_ANDROID) ? "Android WebView"
-                 : found & T_CHROME ? "Chrome"
-                 : (found & (T_SAFARI | T_VERSION)) == (T_SAFARI | T_VERSION) ? "Safari"
-                 : "Other";
+    out->browser = schema_browsers[
+        found & T_EDGE ? SCHEMA_EDGE : found & T_SAMSUNG ? SCHEMA_SAMSUNG
+        : found & T_OPERA ? SCHEMA_OPERA : found & T_FIREFOX ? SCHEMA_FIREFOX
+        : (found & (T_WEBVIEW | T_ANDROID)) == (T_WEBVIEW | T_ANDROID) ? SCHEMA_WEBVIEW
+        : found & T_CHROME ? SCHEMA_CHROME
+        : (found & (T_SAFARI | T_VERSION)) == (T_SAFARI | T_VERSION) ? SCHEMA_SAFARI
+        : SCHEMA_BROWSER_OTHER];
     /* An Android phone's browser says "Mobile"; an Android tablet's does not.
      * iPadOS's Safari asks for desktop pages as a Mac: a desktop here. */
-    out->device = found & (T_IPAD | T_TABLET) ? "tablet"
-                : found & T_ANDROID ? (found & T_MOBILE ? "mobile" : "tablet")
-                : found & (T_IPHONE | T_MOBILE) ? "mobile" : "desktop";
+    out->device = schema_devices[found & (T_IPAD | T_TABLET) ? SCHEMA_TABLET
+                                 : found & T_ANDROID ? (found & T_MOBILE ? SCHEMA_MOBILE
+                                                                         : SCHEMA_TABLET)
+                                 : found & (T_IPHONE | T_MOBILE) ? SCHEMA_MOBILE
+                                                                 : SCHEMA_DESKTOP];
 }

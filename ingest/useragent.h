@@ -6,18 +6,15 @@
  * each byte, only the tokens starting with that (lower-cased) letter are
  * compared, instead of one strcasestr scan per token (19 scans, ~23,000
  * instructions for a desktop Chrome user agent; this is ~1/10 of that,
- * docs/PERFORMANCE.md). The names are a small fixed set (README, "Devices,
- * browsers and systems"); anything not recognised is "Other". */
+ * docs/PERFORMANCE.md). The names are the event schema's fixed lists
+ * (schema/event.h: schema_devices, schema_browsers, schema_systems); what
+ * is not recognised is "Other" (a device: "desktop"). */
 #ifndef INGEST_USERAGENT_H
 #define INGEST_USERAGENT_H
 
 struct useragent {
-    int bot;             /* a crawler, monitor, headless browser or HTTP library */
-    const char *device;  /* "desktop" | "mobile" | "tablet" */
-    const char *browser; /* "Chrome" | "Safari" | "Firefox" | "Edge" | "Samsung Internet" |
-                            "Opera" | "Android WebView" | "Other" */
-    const char *os;      /* "Windows" | "macOS" | "iOS" | "Android" | "Linux" | "ChromeOS" |
-                            "Other" */
+    int bot; /* a crawler, monitor, headless browser or HTTP library */
+    const char *device, *browser, *os; /* names of schema_devices, _browsers, _systems */
 };
 
 /* Classifies ua (NULL or empty: a bot, since browsers always send one). */

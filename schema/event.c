@@ -93,6 +93,30 @@ void schema_limits_default(struct schema_limits *lim) {
 const char *schema_type_name(enum schema_type type) { return type_names[type]; }
 const char *schema_type_id(enum schema_type type) { return type_ids[type]; }
 
+const char *const schema_devices[SCHEMA_DEVICE_CNT + 1] = {"desktop", "mobile", "tablet", NULL};
+const char *const schema_browsers[SCHEMA_BROWSER_CNT + 1] = {
+    "Chrome", "Safari", "Firefox", "Edge", "Samsung Internet", "Opera", "Android WebView",
+    "Other", NULL};
+const char *const schema_systems[SCHEMA_OS_CNT + 1] = {
+    "Windows", "macOS", "iOS", "Android", "Linux", "ChromeOS", "Other", NULL};
+
+const char *schema_known_name(const char *name, const char *const *names) {
+    for (; *names; names++)
+        if (!strcmp(name, *names))
+            return *names;
+    return "Other";
+}
+
+int schema_site_chars_ok(const char *s) {
+    if (!*s)
+        return 0;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '.' || *s == '_' || *s == '-' || *s == ':'))
+            return 0;
+    return 1;
+}
+
 json_t *schema_json_parse(const char *buf, size_t len, char *errbuf,
                           size_t errsize) {
     json_error_t jerr;
@@ -402,12 +426,8 @@ static int check_field(const struct schema_limits *lim, const struct field *f,
     case F_SITE:
         if (check_string(f->name, v, 1, lim->max_id, errbuf, errsize, reason))
             return -1;
-        for (s = json_string_value(v); *s; s++)
-            if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-                  (*s >= '0' && *s <= '9') || *s == '.' || *s == '_' ||
-                  *s == '-' || *s == ':'))
-                FAIL(SCHEMA_ERR_VALUE,
-                     "field 'site' may contain only letters, digits and . _ - :");
+        if (!schema_site_chars_ok(json_string_value(v)))
+            FAIL(SCHEMA_ERR_VALUE, "field 'site' may contain only letters, digits and . _ - :");
         break;
     case F_ID:
         if (check_string(f->name, v, 1, lim->max_id, errbuf, errsize, reason))

@@ -71,6 +71,25 @@ const char *schema_type_name(enum schema_type type);
 /* "activity/pageview/1": the schema id carried in the message header. */
 const char *schema_type_id(enum schema_type type);
 
+/* The names an event's device, browser and os may have: what ingest reads
+ * from the user agent (ingest/useragent.h), one list each, indexed by these
+ * enums and NULL-terminated; a reader takes any other value as "Other". */
+enum schema_device { SCHEMA_DESKTOP, SCHEMA_MOBILE, SCHEMA_TABLET, SCHEMA_DEVICE_CNT };
+enum schema_browser { SCHEMA_CHROME, SCHEMA_SAFARI, SCHEMA_FIREFOX, SCHEMA_EDGE,
+                      SCHEMA_SAMSUNG, SCHEMA_OPERA, SCHEMA_WEBVIEW, SCHEMA_BROWSER_OTHER,
+                      SCHEMA_BROWSER_CNT };
+enum schema_os { SCHEMA_WINDOWS, SCHEMA_MACOS, SCHEMA_IOS, SCHEMA_ANDROID, SCHEMA_LINUX,
+                 SCHEMA_CHROMEOS, SCHEMA_OS_OTHER, SCHEMA_OS_CNT };
+extern const char *const schema_devices[SCHEMA_DEVICE_CNT + 1];
+extern const char *const schema_browsers[SCHEMA_BROWSER_CNT + 1];
+extern const char *const schema_systems[SCHEMA_OS_CNT + 1];
+
+/* name when it is one of names (a list above), else "Other". */
+const char *schema_known_name(const char *name, const char *const *names);
+
+/* 1 when s is a site name's characters: 1 or more of [A-Za-z0-9._:-]. */
+int schema_site_chars_ok(const char *s);
+
 /* Parses a request body with the flags the schema relies on. Returns NULL
  * with errbuf like "invalid JSON at line 1 column 7: ..." on failure. */
 json_t *schema_json_parse(const char *buf, size_t len, char *errbuf,

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "shares.h"
 
+#include "event.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -24,11 +26,9 @@ static size_t share_cnt;
 static struct timespec loaded_mtime;
 static time_t checked_at;
 
-/* A site name as events have them (schema/event.c): [A-Za-z0-9._:-]. */
+/* A site name as events have them (schema/event.h), at most 128 bytes. */
 static int site_name_ok(const char *site) {
-    return *site && strlen(site) <= 128 &&
-           strspn(site, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-") ==
-               strlen(site);
+    return strlen(site) <= 128 && schema_site_chars_ok(site);
 }
 
 void shares_init(const char *path) { file = *path ? path : NULL; }
