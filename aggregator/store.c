@@ -59,6 +59,7 @@ struct store {
     int part_cnt, part_cap, last_part;
     uint8_t *sketch_form; /* a sketch's stored form, HLL_REGISTERS bytes */
     struct visits *visits;
+    int64_t visit_timeout_ms;
     struct rollup *visit_deltas;        /* the flush's visit counters */
     const struct rollup_event **humans; /* the flush's new events not from bots */
     size_t human_cap;
@@ -102,11 +103,7 @@ void store_close(struct store *s) {
     free(s);
 }
 
-void store_set_visit_timeout(struct store *s, int64_t ms) {
-    visits_free(s->visits);
-    if (!(s->visits = visits_new(s->db, ms)))
-        abort(); /* the same statements prepared at open */
-}
+void store_set_visit_timeout(struct store *s, int64_t ms) { s->visit_timeout_ms = ms; }
 
 size_t store_seen_count(const struct store *s) {
     size_t n = 0;
@@ -275,8 +272,9 @@ struct store *store_open(const char *path, char *errbuf, size_t errsize) {
         abort();
     for (int i = 0; rc == SQLITE_OK && i < Q_CNT; i++)
         rc = sqlite3_prepare_v3(s->db, queries[i], -1, SQLITE_PREPARE_PERSISTENT, &s->q[i], NULL);
-    if (rc == SQLITE_OK && !(s->visits = visits_new(s->db, 30 * 60 * 1000)))
+    if (rc == SQLITE_OK && !(s->visits = visits_new(s->db)))
         rc = SQLITE_ERROR;
+    s->visit_timeout_ms = 30 * 60 * 1000;
     s->visit_deltas = rollup_new();
     if (rc != SQLITE_OK) {
         snprintf(errbuf, errsize, "%s: %s", path, sqlite3_errmsg(s->db));
@@ -468,7 +466,7 @@ static int store_apply_visits(struct store *s, const struct rollup_event *events
             s->humans[n++] = &events[i];
     }
     rollup_reset(s->visit_deltas);
-    int rc = visits_apply(s->visits, s->humans, n, s->visit_deltas);
+    int rc = visits_apply(s->visits, s->visit_timeout_ms, s->humans, n, s->visit_deltas);
     return rc == SQLITE_OK ? rollup_foreach_count(s->visit_deltas, store_put_count, s) : rc;
 }
 

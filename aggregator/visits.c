@@ -10,7 +10,6 @@
 struct visits {
     sqlite3 *db;
     sqlite3_stmt *get, *put, *clock;
-    int64_t timeout_ms;
 };
 
 /* One visit as the visits table keeps it: what its counters are a function
@@ -32,12 +31,11 @@ struct visit {
 enum { C_FIRST, C_LAST, C_PAGEVIEWS, C_ENGAGED, C_EXIT_MS, C_SEEN, C_ENTRY, C_EXIT, C_SOURCE,
        C_UTM_SOURCE, C_UTM_MEDIUM, C_UTM_CAMPAIGN, C_DEVICE, C_BROWSER, C_OS };
 
-struct visits *visits_new(sqlite3 *db, int64_t timeout_ms) {
+struct visits *visits_new(sqlite3 *db) {
     struct visits *v = calloc(1, sizeof(*v));
     if (!v)
         abort();
     v->db = db;
-    v->timeout_ms = timeout_ms;
     if (sqlite3_prepare_v3(db,
                            "SELECT first_ms, last_ms, pageviews, engaged, exit_ms, seen_ms, entry, exit, "
                            "source, utm_source, utm_medium, utm_campaign, device, browser, os "
@@ -215,8 +213,8 @@ static void visit_settle(struct rollup *out, const char *site, const struct visi
     visit_count(out, site, cur, 1);
 }
 
-int visits_apply(struct visits *v, const struct rollup_event **events, size_t cnt,
-                 struct rollup *out) {
+int visits_apply(struct visits *v, int64_t timeout_ms, const struct rollup_event **events,
+                 size_t cnt, struct rollup *out) {
     struct visit *was, *cur, *alone; /* as stored, as it becomes, a late earlier one */
     int64_t newest = INT64_MIN;
     int rc = SQLITE_OK;
@@ -242,14 +240,14 @@ int visits_apply(struct visits *v, const struct rollup_event **events, size_t cn
             const struct rollup_event *ev = events[i];
             if (ev->received_ms > newest)
                 newest = ev->received_ms;
-            if (!have || ev->ts_ms > cur->last_ms + v->timeout_ms) {
+            if (!have || ev->ts_ms > cur->last_ms + timeout_ms) {
                 if (have) { /* the visit before is over: counted as it ended */
                     visit_settle(out, ev->site, stored > 0 ? was : NULL, cur);
                     stored = 0;
                 }
                 visit_new(cur, ev);
                 have = 1;
-            } else if (ev->ts_ms < cur->first_ms - v->timeout_ms) {
+            } else if (ev->ts_ms < cur->first_ms - timeout_ms) {
                 visit_new(alone, ev); /* an earlier visit, late: counted alone */
                 visit_count(out, ev->site, alone, 1);
             } else {

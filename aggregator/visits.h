@@ -64,16 +64,17 @@ struct visits;
 
 /* Prepares the statements on db (schema 4: the visits table). NULL on an
  * SQLite error (db's message says which). */
-struct visits *visits_new(sqlite3 *db, int64_t timeout_ms);
+struct visits *visits_new(sqlite3 *db);
 void visits_free(struct visits *v);
 
 /* Applies events (pointers into the batch, sorted here; bot events and
- * duplicates left out by the caller) to the stored visit state and adds the
- * counter deltas to out. Call inside the write transaction. Returns
+ * duplicates left out by the caller) to the stored visit state, a visit
+ * ending after timeout_ms without events, and adds the counter deltas to
+ * out. Call inside the write transaction. Returns
  * SQLITE_OK or the failing step's code (the transaction must then roll
  * back, and out be discarded). */
-int visits_apply(struct visits *v, const struct rollup_event **events, size_t cnt,
-                 struct rollup *out);
+int visits_apply(struct visits *v, int64_t timeout_ms, const struct rollup_event **events,
+                 size_t cnt, struct rollup *out);
 
 /* What retention runs to delete finished visits: those whose latest event
  * was received before ?3 (the clock's seen_ms minus the time kept), in key
