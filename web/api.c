@@ -189,26 +189,33 @@ static int merge_sketches(sqlite3 *db, const char *site, const char *g, int64_t 
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
-json_t *api_sites(sqlite3 *db, struct site_tz *const *zones, int *status, char *errbuf,
-                  size_t errsize) {
+json_t *api_sites(sqlite3 *db, struct site_tz *const *zones, const char *only_site,
+                  int *status, char *errbuf, size_t errsize) {
     sqlite3_stmt *st;
-    json_t *sites, *tz = json_object();
-    int rc;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT site FROM counters UNION SELECT site FROM sketches ORDER BY 1",
-                           -1, &st, NULL))
-        return db_failed(db, status, errbuf, errsize);
-    sites = json_array();
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        json_array_append_new(sites, json_string((const char *)sqlite3_column_text(st, 0)));
-    sqlite3_finalize(st);
+    json_t *sites = json_array(), *tz = json_object();
+    int rc = SQLITE_DONE;
+    if (only_site) {
+        json_array_append_new(sites, json_string(only_site));
+    } else {
+        if (sqlite3_prepare_v2(db,
+                               "SELECT site FROM counters UNION SELECT site FROM sketches "
+                               "ORDER BY 1", -1, &st, NULL)) {
+            json_decref(sites);
+            json_decref(tz);
+            return db_failed(db, status, errbuf, errsize);
+        }
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+            json_array_append_new(sites, json_string((const char *)sqlite3_column_text(st, 0)));
+        sqlite3_finalize(st);
+    }
     if (rc != SQLITE_DONE) {
         json_decref(sites);
         json_decref(tz);
         return db_failed(db, status, errbuf, errsize);
     }
     for (size_t i = 0; zones && zones[i]; i++)
-        json_object_set_new(tz, site_tz_site(zones[i]), json_string(site_tz_name(zones[i])));
+        if (!only_site || !strcmp(site_tz_site(zones[i]), only_site))
+            json_object_set_new(tz, site_tz_site(zones[i]), json_string(site_tz_name(zones[i])));
     return json_pack("{s:o,s:o}", "sites", sites, "time_zones", tz);
 }
 

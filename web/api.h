@@ -41,9 +41,10 @@ int api_parse_time(const char *s, const struct site_tz *tz, int64_t *secs);
 
 /* The answers. NULL with errbuf naming the bad parameter (a 400), or with
  * *status set to 500/503 when the database failed. */
-/* The sites, and the time zone of each that has one. */
-json_t *api_sites(sqlite3 *db, struct site_tz *const *zones, int *status, char *errbuf,
-                  size_t errsize);
+/* The sites, and the time zone of each that has one; with only_site (a
+ * share link's, shares.h) that site alone, without reading the file. */
+json_t *api_sites(sqlite3 *db, struct site_tz *const *zones, const char *only_site,
+                  int *status, char *errbuf, size_t errsize);
 json_t *api_summary(sqlite3 *db, const struct api_params *p, int64_t now, int *status,
                     char *errbuf, size_t errsize);
 json_t *api_timeseries(sqlite3 *db, const struct api_params *p, int64_t now, int *status,

@@ -108,14 +108,8 @@ static enum MHD_Result serve_api(struct MHD_Connection *conn, const char *url,
         return http_send_error(conn, 400, "format: csv is for top and timeseries", NULL);
     if (!(db = api_db_open(db_path, errbuf, sizeof(errbuf))))
         return http_send_error(conn, 503, errbuf, NULL);
-    if (!strcmp(url, "/api/v1/sites") && only_site) /* the shared site, and nothing else */
-        answer = json_pack("{s:[s],s:o}", "sites", only_site, "time_zones",
-                           site_tz_find(zones, only_site)
-                               ? json_pack("{s:s}", only_site,
-                                           site_tz_name(site_tz_find(zones, only_site)))
-                               : json_object());
-    else if (!strcmp(url, "/api/v1/sites"))
-        answer = api_sites(db, zones, &status, errbuf, sizeof(errbuf));
+    if (!strcmp(url, "/api/v1/sites"))
+        answer = api_sites(db, zones, only_site, &status, errbuf, sizeof(errbuf));
     else if (!strcmp(url, "/api/v1/summary"))
         answer = api_summary(db, &p, now, &status, errbuf, sizeof(errbuf));
     else if (!strcmp(url, "/api/v1/timeseries"))
