@@ -76,7 +76,6 @@ static struct {
     double longest_txn, pass_seconds;
 } figures = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-
 static double seconds_since(const struct timespec *t0) {
     struct timespec t1;
     clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -85,14 +84,17 @@ static double seconds_since(const struct timespec *t0) {
 
 /* Steps q to its end as one transaction (autocommit), timing it into
  * *longest (with any wait for the write lock: an upper bound on how long it
- * held it). sqlite3_changes() after it, or -1 on an error. */
-static long run_timed(struct retention *r, sqlite3_stmt *q, double *longest) {
+ * held it), and hands each row it returns to on_row (when not NULL).
+ * sqlite3_changes() after it, or -1 on an error. */
+static long run_timed(struct retention *r, sqlite3_stmt *q, double *longest,
+                      void (*on_row)(sqlite3_stmt *q, void *ctx), void *ctx) {
     struct timespec t0;
     int rc;
     double took;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     while ((rc = sqlite3_step(q)) == SQLITE_ROW)
-        ;
+        if (on_row)
+            on_row(q, ctx);
     sqlite3_reset(q);
     took = seconds_since(&t0);
     if (took > *longest)
@@ -167,7 +169,7 @@ static int delete_in_chunks(struct retention *r, sqlite3_stmt *q, int limit, int
                             double *longest) {
     long n;
     do {
-        if ((n = run_timed(r, q, longest)) < 0)
+        if ((n = run_timed(r, q, longest, NULL, NULL)) < 0)
             return -1;
         *pruned += n;
     } while (n == limit && !atomic_load(&r->stopping));
@@ -225,37 +227,40 @@ static int64_t one_number(struct retention *r, int which) {
     return v;
 }
 
+/* The walk's position in the visits table: after (site, visitor). */
+struct visit_key {
+    char site[300];
+    int64_t visitor;
+};
+
+/* A deleted key: the position moves to the largest (RETURNING is in no
+ * order). */
+static void visit_key_max(sqlite3_stmt *q, void *ctx) {
+    struct visit_key *k = ctx;
+    const char *s = (const char *)sqlite3_column_text(q, 0);
+    int64_t v = sqlite3_column_int64(q, 1);
+    int c = s ? strcmp(s, k->site) : -1;
+    if (c > 0 || (c == 0 && v > k->visitor)) {
+        snprintf(k->site, sizeof(k->site), "%s", s);
+        k->visitor = v;
+    }
+}
+
 /* Step 2 for finished visits' state (visits.h: by the stream's time), in
  * key order, each chunk one transaction that returns the keys it deleted. */
 static int prune_visits(struct retention *r, int64_t *pruned, double *longest) {
     sqlite3_stmt *q = r->q[Q_PRUNE_VISITS];
-    char site[300] = ""; /* the walk's position: after (site, visitor) */
-    int64_t visitor = INT64_MIN, clock = one_number(r, Q_VISIT_CLOCK);
+    struct visit_key at = {"", INT64_MIN};
+    int64_t clock = one_number(r, Q_VISIT_CLOCK);
     long n;
     if (!r->keep.visit_state_ms || clock < 0)
         return 0; /* nothing kept yet */
     do {
-        struct timespec t0;
-        int rc;
-        double took;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
-        sqlite3_bind_text(q, 1, site, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(q, 2, visitor);
+        sqlite3_bind_text(q, 1, at.site, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(q, 2, at.visitor);
         sqlite3_bind_int64(q, 3, clock - r->keep.visit_state_ms);
         sqlite3_bind_int(q, 4, RETENTION_ROWS_PER_TXN);
-        for (n = 0; (rc = sqlite3_step(q)) == SQLITE_ROW; n++) {
-            const char *s = (const char *)sqlite3_column_text(q, 0);
-            int64_t v = sqlite3_column_int64(q, 1);
-            int c = s ? strcmp(s, site) : -1;
-            if (c > 0 || (c == 0 && v > visitor)) { /* RETURNING is in no order */
-                snprintf(site, sizeof(site), "%s", s);
-                visitor = v;
-            }
-        }
-        sqlite3_reset(q);
-        if ((took = seconds_since(&t0)) > *longest)
-            *longest = took;
-        if (rc != SQLITE_DONE)
+        if ((n = run_timed(r, q, longest, visit_key_max, &at)) < 0)
             return -1;
         *pruned += n;
     } while (n == RETENTION_ROWS_PER_TXN && !atomic_load(&r->stopping));
@@ -267,7 +272,7 @@ static int give_back_pages(struct retention *r, double *longest) {
     int64_t free_pages;
     while ((free_pages = one_number(r, Q_FREE_PAGES)) > 0) {
         int64_t before = free_pages;
-        if (run_timed(r, r->q[Q_VACUUM], longest) < 0)
+        if (run_timed(r, r->q[Q_VACUUM], longest, NULL, NULL) < 0)
             return -1;
         if (one_number(r, Q_FREE_PAGES) >= before)
             break; /* auto-vacuum is off (a file whose VACUUM failed): nothing to do */
