@@ -181,6 +181,8 @@ static void rollup_apply(struct rollup *r, const struct rollup_event *ev, int de
 
 void rollup_add(struct rollup *r, const struct rollup_event *ev) { rollup_apply(r, ev, 1); }
 
+void rollup_remove(struct rollup *r, const struct rollup_event *ev) { rollup_apply(r, ev, -1); }
+
 void rollup_add_visit(struct rollup *r, enum rollup_visit_count what, const char *site,
                       int64_t ts_ms, const char *dim, int64_t n) {
     char key[ROLLUP_KEY_MAX];
@@ -196,7 +198,6 @@ void rollup_add_visit(struct rollup *r, enum rollup_visit_count what, const char
                       rollup_bucket(ROLLUP_MINUTE, ts_ms), hll_hash(key + HEADER_LEN, len - HEADER_LEN));
     rollup_slot(r, key, len, h)->n += n;
 }
-void rollup_remove(struct rollup *r, const struct rollup_event *ev) { rollup_apply(r, ev, -1); }
 
 size_t rollup_key_count(const struct rollup *r) { return r->used; }
 

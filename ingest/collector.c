@@ -7,8 +7,8 @@
 #include "metrics.h"
 #include "pixel.h"
 #include "timefmt.h"
-#include "utf8.h"
 #include "useragent.h"
+#include "utf8.h"
 #include "visitor.h"
 
 #include <pthread.h>

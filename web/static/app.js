@@ -56,6 +56,9 @@
     }
   }
 
+  /* The site and range every answer of the page is asked for. */
+  function rangeParams(r) { return { site: $('site').value, from: r.from, to: r.to }; }
+
   /* whole days, both ends included; hours up to a week, else days */
   function customRange(day) {
     var from = $('from').value, to = $('to').value;
@@ -112,19 +115,17 @@
 
   function fillTable(table, items, type) {
     table.textContent = '';
-    if (items.length) {
-      var head = table.createTHead().insertRow(), th = document.createElement('th');
-      head.appendChild(document.createElement('th'));
-      th.className = 'n';
-      th.textContent = UNITS[type] || 'Visits';
-      head.appendChild(th);
-    }
     if (!items.length) {
       var td = table.insertRow().insertCell();
       td.className = 'empty';
       td.textContent = 'nothing yet';
       return;
     }
+    var head = table.createTHead().insertRow(), th = document.createElement('th');
+    head.appendChild(document.createElement('th'));
+    th.className = 'n';
+    th.textContent = UNITS[type] || 'Visits';
+    head.appendChild(th);
     items.forEach(function (it) {
       var row = table.insertRow(), dim = row.insertCell(), n = row.insertCell();
       dim.textContent = it.dim;
@@ -208,7 +209,7 @@
     if (!site) return Promise.resolve();
     if (refreshing) { again = true; return Promise.resolve(); }
     refreshing = true;
-    var r = range(), base = { site: site, from: r.from, to: r.to }, answers = [];
+    var r = range(), base = rangeParams(r), answers = [];
     var keep = function (a) { answers.push(a); return a; };
     var jobs = [api('summary', Object.assign({ compare: 'previous' }, base)).then(keep).then(function (s) {
       TYPES.concat(['uniques', 'bounce_rate', 'visit_duration']).forEach(function (t) {
@@ -266,8 +267,7 @@
           tab[panel] = t[0];
           showTabs();
           saveView();
-          var r = range();
-          fillTop(t[0], { site: $('site').value, from: r.from, to: r.to })
+          fillTop(t[0], rangeParams(range()))
             .catch(function (e) { setStatus('error: ' + e.message, false); });
         });
         bar.appendChild(b);
