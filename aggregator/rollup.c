@@ -40,8 +40,10 @@ int64_t rollup_bucket(enum rollup_granularity g, int64_t ts_ms) {
  * its minutes, so rollup_foreach_count derives them once per key rather
  * than once per event (a batch has far fewer keys than events). Sketches
  * are not summed but merged, 16 KiB each, which costs more per key than an
- * event's register update: they are kept at every granularity. */
-enum { KIND_COUNT, KIND_SKETCH };
+ * event's register update: they are kept at every granularity. A value's
+ * sketch (its visitors: rollup_foreach_value_sketch) is kept by the hour and
+ * day, in the small form a value's few visitors fill (hll.h). */
+enum { KIND_COUNT, KIND_SKETCH, KIND_VALUE_SKETCH };
 static const char *type_names[] = {
     "pageview", "click", "search", "zero_result_search",
     /* enum rollup_visit_count, from TYPE_VISIT_FIRST on */
@@ -68,6 +70,7 @@ struct entry {
     uint64_t hash;
     int64_t n;          /* counters */
     struct hll *sketch; /* sketches */
+    struct hll_small *value_sketch;
 };
 
 /* Longest key: a dimension and a site (each <= 4096 bytes, and a site
@@ -132,6 +135,20 @@ static uint64_t rollup_header(char *key, int kind, int g, int bot, int type, int
                                                                 type << 24) << 32));
 }
 
+/* Visitor joins the hour and day sketches of a value: key holds its site
+ * and dim (hashed as strings_hash) after the header. */
+static void rollup_add_value_visitor(struct rollup *r, char *key, size_t len, int type,
+                                     uint64_t strings_hash, int64_t ts_ms, uint64_t visitor) {
+    for (int g = ROLLUP_HOUR; g < ROLLUP_GRAN_CNT; g++) {
+        uint64_t h = rollup_header(key, KIND_VALUE_SKETCH, g, 0, type,
+                                   rollup_bucket((enum rollup_granularity)g, ts_ms), strings_hash);
+        struct entry *e = rollup_slot(r, key, len, h);
+        if (!e->value_sketch && !(e->value_sketch = calloc(1, sizeof(*e->value_sketch))))
+            abort();
+        hll_small_add(e->value_sketch, visitor);
+    }
+}
+
 static int rollup_type_index(const char *type) {
     for (int t = 0; t < TYPE_ZERO_RESULT; t++)
         if (!strcmp(type, type_names[t]))
@@ -166,6 +183,8 @@ static void rollup_apply(struct rollup *r, const struct rollup_event *ev, int de
         rollup_slot(r, total_key, total_n, h)->n += delta;
         h = rollup_header(dim_key, KIND_COUNT, ROLLUP_MINUTE, ev->bot, types[k], minute, h_dim);
         rollup_slot(r, dim_key, dim_n, h)->n += delta;
+        if (!ev->bot && delta > 0 && dim_len)
+            rollup_add_value_visitor(r, dim_key, dim_n, types[k], h_dim, ev->ts_ms, ev->visitor);
     }
     for (int g = 0; g < ROLLUP_GRAN_CNT; g++) {
         int64_t b = rollup_bucket((enum rollup_granularity)g, ev->ts_ms);
@@ -197,6 +216,18 @@ void rollup_add_visit(struct rollup *r, enum rollup_visit_count what, const char
     h = rollup_header(key, KIND_COUNT, ROLLUP_MINUTE, 0, TYPE_VISIT_FIRST + (int)what,
                       rollup_bucket(ROLLUP_MINUTE, ts_ms), hll_hash(key + HEADER_LEN, len - HEADER_LEN));
     rollup_slot(r, key, len, h)->n += n;
+}
+
+void rollup_add_visit_visitor(struct rollup *r, enum rollup_visit_count what, const char *site,
+                              int64_t ts_ms, const char *dim, uint64_t visitor) {
+    char key[ROLLUP_KEY_MAX];
+    size_t site_len = strlen(site), dim_len = strlen(dim);
+    size_t len = HEADER_LEN + site_len + 1 + dim_len + 1;
+    assert(site_len <= 256 && dim_len <= 4096 && what >= ROLLUP_ENTRY);
+    memcpy(key + HEADER_LEN, site, site_len + 1);
+    memcpy(key + HEADER_LEN + site_len + 1, dim, dim_len + 1);
+    rollup_add_value_visitor(r, key, len, TYPE_VISIT_FIRST + (int)what,
+                             hll_hash(key + HEADER_LEN, len - HEADER_LEN), ts_ms, visitor);
 }
 
 size_t rollup_key_count(const struct rollup *r) { return r->used; }
@@ -275,9 +306,33 @@ int rollup_foreach_sketch(const struct rollup *r, rollup_sketch_cb *cb, void *ct
     return 0;
 }
 
+int rollup_foreach_value_sketch(const struct rollup *r, rollup_value_sketch_cb *cb, void *ctx) {
+    for (size_t i = 0; i < r->cap; i++) {
+        const struct entry *e = &r->slots[i];
+        struct key_header hd;
+        const char *site;
+        int64_t bucket;
+        int rc;
+        if (!e->key || !e->value_sketch)
+            continue;
+        hd = entry_header(e, &bucket);
+        site = e->key + HEADER_LEN;
+        rc = cb(ctx, site, type_names[hd.type],
+                rollup_granularity_name((enum rollup_granularity)hd.granularity), bucket,
+                site + strlen(site) + 1, e->value_sketch);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 void rollup_reset(struct rollup *r) {
-    for (size_t i = 0; i < r->cap; i++)
+    for (size_t i = 0; i < r->cap; i++) {
         free(r->slots[i].sketch);
+        if (r->slots[i].value_sketch)
+            hll_small_free(r->slots[i].value_sketch);
+        free(r->slots[i].value_sketch);
+    }
     memset(r->slots, 0, r->cap * sizeof(*r->slots));
     r->used = 0;
     arena_reset(&r->keys);

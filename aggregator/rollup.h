@@ -3,7 +3,8 @@
  *
  * canonical_parse() (canonical.h) fills a rollup_event from a Kafka message;
  * rollup_add() pre-aggregates: every event touches its minute's total and
- * dimension counters and 3 visitor sketches (minute, hour, day), so a flush
+ * dimension counters, 3 visitor sketches (minute, hour, day) and 2 of its
+ * value's (hour, day), so a flush
  * writes one upsert per distinct key, however many events it covers; the
  * hour and day counters are summed from the minutes when they are visited. */
 #ifndef AGGREGATOR_ROLLUP_H
@@ -67,6 +68,12 @@ enum rollup_visit_count {
  * are derived as for events). Never bot-flagged: bots make no visits. */
 void rollup_add_visit(struct rollup *r, enum rollup_visit_count what, const char *site,
                       int64_t ts_ms, const char *dim, int64_t n);
+/* Adds visitor to the hour and day sketches of a visit's value (what is
+ * ROLLUP_ENTRY or after): "this visitor had a visit with it". Sketches
+ * only grow, so visits.h adds a visitor when a value becomes the visit's,
+ * and not to the exit page, which moves on with the visit. */
+void rollup_add_visit_visitor(struct rollup *r, enum rollup_visit_count what, const char *site,
+                              int64_t ts_ms, const char *dim, uint64_t visitor);
 /* Takes an added event's counts back out (a duplicate found at flush time).
  * Sketches keep it: adding a visitor twice changes no register. */
 void rollup_remove(struct rollup *r, const struct rollup_event *ev);
@@ -83,6 +90,14 @@ typedef int(rollup_sketch_cb)(void *ctx, const char *site,
  * then the hours and days derived from them (r's derived table changes). */
 int rollup_foreach_count(struct rollup *r, rollup_count_cb *cb, void *ctx);
 int rollup_foreach_sketch(const struct rollup *r, rollup_sketch_cb *cb, void *ctx);
+/* The visitors of each value (a path, target, query; a visit's entry page,
+ * source, device...) by the hour and day: rollup_add adds an event's
+ * visitor to its type's value (not a bot's), rollup_add_visit_visitor a
+ * visit's. */
+typedef int(rollup_value_sketch_cb)(void *ctx, const char *site, const char *type,
+                                    const char *granularity, int64_t bucket, const char *dim,
+                                    struct hll_small *sketch);
+int rollup_foreach_value_sketch(const struct rollup *r, rollup_value_sketch_cb *cb, void *ctx);
 
 void rollup_reset(struct rollup *r);
 void rollup_free(struct rollup *r);

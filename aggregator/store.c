@@ -16,7 +16,8 @@
 extern const char store_counters_sql[]; /* schema/counters.sql, compiled in */
 
 enum { Q_OFFSET_GET, Q_OFFSET_INSERT, Q_OFFSET_CAS, Q_SEEN_GET, Q_SEEN_PUT, Q_SEEN_PURGE,
-       Q_COUNT, Q_SKETCH_GET, Q_SKETCH_PUT, Q_KEPT_FROM, Q_CNT };
+       Q_COUNT, Q_SKETCH_GET, Q_SKETCH_PUT, Q_VALUE_SKETCH_GET, Q_VALUE_SKETCH_PUT, Q_KEPT_FROM,
+       Q_CNT };
 
 static const char *queries[Q_CNT] = {
     "SELECT next_offset FROM kafka_offsets WHERE topic = ?1 AND partition = ?2",
@@ -33,6 +34,10 @@ static const char *queries[Q_CNT] = {
     "SELECT registers FROM sketches WHERE site = ?1 AND granularity = ?2 AND bucket = ?3",
     "INSERT OR REPLACE INTO sketches (site, granularity, bucket, registers, estimate) "
     "VALUES (?1, ?2, ?3, ?4, ?5)",
+    "SELECT registers FROM value_sketches WHERE site = ?1 AND type = ?2 AND granularity = ?3 "
+    "AND bucket = ?4 AND dim = ?5",
+    "INSERT OR REPLACE INTO value_sketches (site, type, granularity, bucket, dim, registers) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     RETENTION_KEPT_FROM_SQL,
 };
 
@@ -237,8 +242,9 @@ static int store_setup(struct store *s, const char *path, int *version) {
     if (rc != SQLITE_OK)
         return rc;
     if (*version > 0)
-        log_info("%s: schema %d -> %d (%ld sketches stored sparse; visits are followed from "
-                 "now on)", path, *version, STORE_SCHEMA_VERSION, converted);
+        log_info("%s: schema %d -> %d (%ld sketches stored sparse; visits (schema 4) and the "
+                 "visitors of each value (5) are counted from now on)", path, *version,
+                 STORE_SCHEMA_VERSION, converted);
     *version = STORE_SCHEMA_VERSION;
     return store_vacuum_once(s->db, path);
 }
@@ -348,6 +354,39 @@ static int store_put_sketch(void *ctx, const char *site, const char *gran, int64
     sqlite3_bind_int64(put, 3, bucket);
     sqlite3_bind_blob(put, 4, s->sketch_form, (int)len, SQLITE_STATIC);
     sqlite3_bind_int64(put, 5, (sqlite3_int64)(estimate + 0.5));
+    return store_step(put);
+}
+
+static int store_put_value_sketch(void *ctx, const char *site, const char *type,
+                                  const char *gran, int64_t bucket, const char *dim,
+                                  struct hll_small *delta) {
+    struct store *s = ctx;
+    sqlite3_stmt *get = s->q[Q_VALUE_SKETCH_GET], *put = s->q[Q_VALUE_SKETCH_PUT];
+    const char *key[] = {site, type, gran, NULL, dim};
+    int rc, malformed = 0;
+    size_t len;
+    if (bucket < s->kept_from[rollup_granularity_parse(gran)][RETENTION_DIMS])
+        return SQLITE_OK;
+    for (int i = 0; i < 5; i++) {
+        if (key[i]) {
+            sqlite3_bind_text(get, i + 1, key[i], -1, SQLITE_STATIC);
+            sqlite3_bind_text(put, i + 1, key[i], -1, SQLITE_STATIC);
+        } else {
+            sqlite3_bind_int64(get, i + 1, bucket);
+            sqlite3_bind_int64(put, i + 1, bucket);
+        }
+    }
+    rc = sqlite3_step(get);
+    len = hll_small_store_form(delta, rc == SQLITE_ROW ? sqlite3_column_blob(get, 0) : NULL,
+                               rc == SQLITE_ROW ? (size_t)sqlite3_column_bytes(get, 0) : 0,
+                               s->sketch_form, &malformed);
+    sqlite3_reset(get);
+    if (malformed)
+        log_warn("value sketch %s/%s/%s/%lld is malformed; replaced", site, type, gran,
+                 (long long)bucket);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return rc;
+    sqlite3_bind_blob(put, 6, s->sketch_form, (int)len, SQLITE_STATIC);
     return store_step(put);
 }
 
@@ -467,7 +506,10 @@ static int store_apply_visits(struct store *s, const struct rollup_event *events
     }
     rollup_reset(s->visit_deltas);
     int rc = visits_apply(s->visits, s->visit_timeout_ms, s->humans, n, s->visit_deltas);
-    return rc == SQLITE_OK ? rollup_foreach_count(s->visit_deltas, store_put_count, s) : rc;
+    if (rc == SQLITE_OK)
+        rc = rollup_foreach_count(s->visit_deltas, store_put_count, s);
+    return rc == SQLITE_OK ? rollup_foreach_value_sketch(s->visit_deltas, store_put_value_sketch, s)
+                           : rc;
 }
 
 int store_flush(struct store *s, const struct consumer_partition *parts, int part_cnt,
@@ -520,6 +562,8 @@ int store_flush(struct store *s, const struct consumer_partition *parts, int par
         rc = rollup_foreach_count(deltas, store_put_count, s);
     if (rc == SQLITE_OK)
         rc = rollup_foreach_sketch(deltas, store_put_sketch, s);
+    if (rc == SQLITE_OK)
+        rc = rollup_foreach_value_sketch(deltas, store_put_value_sketch, s);
     if (rc == SQLITE_OK)
         rc = store_apply_visits(s, events, event_cnt, dup_cnt);
     if (rc == SQLITE_OK)

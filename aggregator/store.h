@@ -12,7 +12,8 @@
  *      event found there (a client retry) is taken back out of the batch's
  *      pre-aggregated deltas; the new ids are written as one seen_ids row
  *      per partition;
- *   3. the counter and sketch deltas, one upsert per key, except in buckets
+ *   3. the counter and sketch deltas (site and value sketches), one upsert
+ *      per key, except in buckets
  *      retention has deleted (retention.h: kept_from, read in the same
  *      transaction);
  *   4. the visit state of the batch's visitors and the visit counters it
@@ -40,7 +41,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 /* The consumer skeleton's codes, so a flush result passes straight through. */
 #define STORE_OK CONSUMER_OK
 #define STORE_CONFLICT CONSUMER_CONFLICT

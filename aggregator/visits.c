@@ -128,6 +128,24 @@ static void visit_new(struct visit *s, const struct rollup_event *ev) {
     visit_add(s, ev);
 }
 
+/* The value s has of each dimension, ROLLUP_ENTRY to ROLLUP_OS; NULL for
+ * none (a visit without that UTM tag). */
+static const char *visit_value(const struct visit *s, enum rollup_visit_count what) {
+    switch (what) {
+    case ROLLUP_ENTRY: return s->entry;
+    case ROLLUP_EXIT: return s->exit;
+    /* "" is each table's total row, so a direct visit has a name of its own */
+    case ROLLUP_SOURCE: return *s->source ? s->source : "(direct)";
+    case ROLLUP_UTM_SOURCE: return *s->utm_source ? s->utm_source : NULL;
+    case ROLLUP_UTM_MEDIUM: return *s->utm_medium ? s->utm_medium : NULL;
+    case ROLLUP_UTM_CAMPAIGN: return *s->utm_campaign ? s->utm_campaign : NULL;
+    case ROLLUP_DEVICE: return s->device;
+    case ROLLUP_BROWSER: return s->browser;
+    case ROLLUP_OS: return s->os;
+    default: return NULL;
+    }
+}
+
 /* sign * every counter of s, in the minute of its first event. */
 static void visit_count(struct rollup *out, const char *site, const struct visit *s, int sign) {
     int64_t t = s->first_ms;
@@ -135,19 +153,31 @@ static void visit_count(struct rollup *out, const char *site, const struct visit
     rollup_add_visit(out, ROLLUP_BOUNCE, site, t, "", sign * (s->pageviews == 1 && !s->engaged));
     rollup_add_visit(out, ROLLUP_VISIT_MS, site, t, "", sign * (s->last_ms - s->first_ms));
     rollup_add_visit(out, ROLLUP_VISIT_PAGEVIEWS, site, t, "", sign * s->pageviews);
-    rollup_add_visit(out, ROLLUP_ENTRY, site, t, s->entry, sign);
-    rollup_add_visit(out, ROLLUP_EXIT, site, t, s->exit, sign);
-    /* "" is each table's total row, so a direct visit has a name of its own */
-    rollup_add_visit(out, ROLLUP_SOURCE, site, t, *s->source ? s->source : "(direct)", sign);
-    if (*s->utm_source)
-        rollup_add_visit(out, ROLLUP_UTM_SOURCE, site, t, s->utm_source, sign);
-    if (*s->utm_medium)
-        rollup_add_visit(out, ROLLUP_UTM_MEDIUM, site, t, s->utm_medium, sign);
-    if (*s->utm_campaign)
-        rollup_add_visit(out, ROLLUP_UTM_CAMPAIGN, site, t, s->utm_campaign, sign);
-    rollup_add_visit(out, ROLLUP_DEVICE, site, t, s->device, sign);
-    rollup_add_visit(out, ROLLUP_BROWSER, site, t, s->browser, sign);
-    rollup_add_visit(out, ROLLUP_OS, site, t, s->os, sign);
+    for (int w = ROLLUP_ENTRY; w <= ROLLUP_OS; w++) {
+        const char *value = visit_value(s, (enum rollup_visit_count)w);
+        if (value)
+            rollup_add_visit(out, (enum rollup_visit_count)w, site, t, value, sign);
+    }
+}
+
+/* The visitor joins the sketches of the values of cur that it did not have
+ * in was (the visit as counted before; NULL: a new visit), in cur's hour:
+ * sketches only grow, so a value is added once, when the visit takes it.
+ * Not the exit page, which changes as the visit goes on (a value a late
+ * earlier event takes away, like the entry page, keeps the visitor). */
+static void visit_join(struct rollup *out, const char *site, const struct visit *was,
+                       const struct visit *cur, uint64_t visitor) {
+    int same_hour = was && rollup_bucket(ROLLUP_HOUR, was->first_ms) ==
+                               rollup_bucket(ROLLUP_HOUR, cur->first_ms);
+    for (int w = ROLLUP_ENTRY; w <= ROLLUP_OS; w++) {
+        const char *value = visit_value(cur, (enum rollup_visit_count)w), *before;
+        if (w == ROLLUP_EXIT || !value)
+            continue;
+        before = same_hour ? visit_value(was, (enum rollup_visit_count)w) : NULL;
+        if (!before || strcmp(before, value))
+            rollup_add_visit_visitor(out, (enum rollup_visit_count)w, site, cur->first_ms, value,
+                                     visitor);
+    }
 }
 
 static void column_copy(sqlite3_stmt *q, int col, char *dst, size_t size) {
@@ -207,10 +237,11 @@ static int visit_store(struct visits *v, const struct rollup_event *ev, const st
  * before (was, when it was loaded from the table): the rollup adds the two
  * up, so only what changed is written. */
 static void visit_settle(struct rollup *out, const char *site, const struct visit *was,
-                         const struct visit *cur) {
+                         const struct visit *cur, uint64_t visitor) {
     if (was)
         visit_count(out, site, was, -1);
     visit_count(out, site, cur, 1);
+    visit_join(out, site, was, cur, visitor);
 }
 
 int visits_apply(struct visits *v, int64_t timeout_ms, const struct rollup_event **events,
@@ -242,7 +273,7 @@ int visits_apply(struct visits *v, int64_t timeout_ms, const struct rollup_event
                 newest = ev->received_ms;
             if (!have || ev->ts_ms > cur->last_ms + timeout_ms) {
                 if (have) { /* the visit before is over: counted as it ended */
-                    visit_settle(out, ev->site, stored > 0 ? was : NULL, cur);
+                    visit_settle(out, ev->site, stored > 0 ? was : NULL, cur, ev->visitor);
                     stored = 0;
                 }
                 visit_new(cur, ev);
@@ -250,11 +281,12 @@ int visits_apply(struct visits *v, int64_t timeout_ms, const struct rollup_event
             } else if (ev->ts_ms < cur->first_ms - timeout_ms) {
                 visit_new(alone, ev); /* an earlier visit, late: counted alone */
                 visit_count(out, ev->site, alone, 1);
+                visit_join(out, ev->site, NULL, alone, ev->visitor);
             } else {
                 visit_add(cur, ev);
             }
         }
-        visit_settle(out, first->site, stored > 0 ? was : NULL, cur);
+        visit_settle(out, first->site, stored > 0 ? was : NULL, cur, first->visitor);
         rc = visit_store(v, first, cur);
     }
     if (rc == SQLITE_OK) { /* the stream's time, for retention */

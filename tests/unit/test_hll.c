@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of aggregator/hll: accuracy at several cardinalities, merges,
- * and the stored forms (sparse and dense). */
+ * the stored forms (sparse and dense), and the small in-memory form. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -170,6 +170,71 @@ static void test_malformed_stored_forms_are_refused(void **state) {
     free(h), free(zero);
 }
 
+static void small_add_ids(struct hll_small *s, int from, int to) {
+    char id[32];
+    for (int i = from; i < to; i++) {
+        int n = snprintf(id, sizeof(id), "visitor-%d", i);
+        hll_small_add(s, hll_hash(id, (size_t)n));
+    }
+}
+
+/* A value's sketch built small in memory and merged into what is stored
+ * (nothing, sparse of every size, dense) is stored exactly as the union's
+ * dense registers would be: same form, same bytes. */
+static void test_small_sketches_store_the_union(void **state) {
+    (void)state;
+    const int stored_sizes[] = {0, 1, 50, 2500, 4000, 60000};
+    const int added[] = {1, 3, 700, 3000, 4200, 9000, 100000};
+    uint8_t *stored = malloc(HLL_REGISTERS), *got = malloc(HLL_REGISTERS);
+    uint8_t *want = malloc(HLL_REGISTERS);
+    for (size_t a = 0; a < sizeof(stored_sizes) / sizeof(stored_sizes[0]); a++)
+        for (size_t b = 0; b < sizeof(added) / sizeof(added[0]); b++) {
+            struct hll *before = calloc(1, sizeof(*before)), *u = calloc(1, sizeof(*u));
+            struct hll_small s = {0};
+            double e;
+            size_t slen = 0, glen, wlen;
+            int malformed = 1;
+            /* overlapping ranges: some visitors are in both */
+            add_ids(before, 0, stored_sizes[a]);
+            add_ids(u, 0, stored_sizes[a]);
+            add_ids(u, stored_sizes[a] / 2, stored_sizes[a] / 2 + added[b]);
+            small_add_ids(&s, stored_sizes[a] / 2, stored_sizes[a] / 2 + added[b]);
+            small_add_ids(&s, stored_sizes[a] / 2, stored_sizes[a] / 2 + added[b] / 3); /* again */
+            /* never more than 16 KiB in memory, whatever was added */
+            assert_true(s.dense ? s.entries == NULL : s.cap <= HLL_SPARSE_MAX);
+            if (stored_sizes[a])
+                slen = hll_store_form(before, stored, &e);
+            glen = hll_small_store_form(&s, slen ? stored : NULL, slen, got, &malformed);
+            wlen = hll_store_form(u, want, &e);
+            assert_int_equal(malformed, 0);
+            assert_int_equal(glen, wlen);
+            assert_memory_equal(got, want, wlen);
+            hll_small_free(&s);
+            free(before), free(u);
+        }
+    free(stored), free(got), free(want);
+}
+
+/* A malformed stored sketch is reported and replaced by the new visitors. */
+static void test_small_sketch_over_malformed_stored(void **state) {
+    (void)state;
+    const uint8_t unsorted[] = {HLL_SPARSE_TAG, 0, 0x01, 0x41, 0, 0, 0x41};
+    uint8_t *got = malloc(HLL_REGISTERS), *want = malloc(HLL_REGISTERS);
+    struct hll *h = calloc(1, sizeof(*h));
+    struct hll_small s = {0};
+    double e;
+    int malformed = 0;
+    size_t len;
+    small_add_ids(&s, 0, 5);
+    add_ids(h, 0, 5);
+    len = hll_small_store_form(&s, unsorted, sizeof(unsorted), got, &malformed);
+    assert_int_equal(malformed, 1);
+    assert_int_equal(len, hll_store_form(h, want, &e));
+    assert_memory_equal(got, want, len);
+    hll_small_free(&s);
+    free(got), free(want), free(h);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_estimates_within_two_percent),
@@ -180,6 +245,8 @@ int main(void) {
         cmocka_unit_test(test_promotion_boundary),
         cmocka_unit_test(test_sparse_and_dense_merge),
         cmocka_unit_test(test_malformed_stored_forms_are_refused),
+        cmocka_unit_test(test_small_sketches_store_the_union),
+        cmocka_unit_test(test_small_sketch_over_malformed_stored),
     };
     return cmocka_run_group_tests_name("hll", tests, NULL, NULL);
 }
