@@ -336,12 +336,84 @@ static void test_flushes_without_people(void **state) {
     store_close(s);
 }
 
+/* The distinct visitors of a value: its sketches at granularity g, all
+ * buckets merged. */
+static long long value_visitors(const char *type, const char *dim, const char *g) {
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    struct hll *h = calloc(1, sizeof(*h));
+    long long n;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT registers FROM value_sketches WHERE type = ?1 "
+                                        "AND dim = ?2 AND granularity = ?3", -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, dim, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, g, -1, SQLITE_STATIC);
+    while (sqlite3_step(st) == SQLITE_ROW)
+        assert_int_equal(hll_merge_bytes(h, sqlite3_column_blob(st, 0),
+                                         (size_t)sqlite3_column_bytes(st, 0)), 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    n = (long long)(hll_estimate(h) + 0.5);
+    free(h);
+    return n;
+}
+
+/* Each value's visitors: an event's (a page, a click target), a visit's
+ * (entry page, source, device...), by the hour and the day; not a bot's,
+ * not for exit pages; a visitor seen again is not counted again. */
+static void test_visitors_of_each_value(void **state) {
+    (void)state;
+    struct store *s = open_store();
+    struct rollup_event e[] = {
+        ev("pageview", "a", 0, "/home", "\"referrer\":\"https://www.google.com/\","
+           "\"device\":\"mobile\",\"browser\":\"Safari\",\"os\":\"iOS\","),
+        ev("pageview", "a", 1 * MIN, "/shoes", NULL),
+        ev("pageview", "b", 5000, "/shoes", NULL),
+        ev("click", "c", 2 * MIN, "/shoes", NULL),
+        ev("pageview", "d", 2 * MIN, "/shoes", NULL),
+    };
+    struct rollup_event again[] = {ev("pageview", "a", 3 * MIN, "/shoes", NULL),
+                                   ev("pageview", "b", 4 * MIN, "/shoes", NULL)};
+    struct rollup_event next_hour[] = {ev("pageview", "a", 70 * MIN, "/home", NULL)};
+    const char *g[] = {"hour", "day"};
+    e[4].bot = 1;
+    flush(s, e, 5);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(value_visitors("pageview", "/shoes", g[i]), 2); /* a, b: not the bot */
+        assert_int_equal(value_visitors("pageview", "/home", g[i]), 1);
+        assert_int_equal(value_visitors("click", "b", g[i]), 1);
+        assert_int_equal(value_visitors("entry", "/shoes", g[i]), 2); /* b, c */
+        assert_int_equal(value_visitors("entry", "/home", g[i]), 1);
+        assert_int_equal(value_visitors("source", "google.com", g[i]), 1);
+        assert_int_equal(value_visitors("source", "(direct)", g[i]), 2);
+        assert_int_equal(value_visitors("device", "mobile", g[i]), 1);
+        assert_int_equal(value_visitors("device", "Other", g[i]), 2);
+        assert_int_equal(value_visitors("os", "iOS", g[i]), 1);
+    }
+    assert_int_equal(query("SELECT count(*) FROM value_sketches WHERE type = 'exit' OR "
+                           "granularity = 'minute'"), 0);
+    flush(s, again, 2);
+    assert_int_equal(value_visitors("pageview", "/shoes", "hour"), 2);
+    assert_int_equal(value_visitors("entry", "/shoes", "hour"), 2);
+    assert_int_equal(vc("visit", ""), 3);
+    flush(s, next_hour, 1); /* a's second visit, at 11:10: a visitor of that hour too */
+    assert_int_equal(query("SELECT count(*) FROM value_sketches WHERE type = 'entry' AND "
+                           "dim = '/home' AND granularity = 'hour'"), 2);
+    assert_int_equal(value_visitors("entry", "/home", "hour"), 1); /* merged: one person */
+    assert_int_equal(value_visitors("entry", "/home", "day"), 1);
+    assert_int_equal(vc("entry", "/home"), 2);
+    store_close(s);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_one_visit_counts_everything_once, reset, teardown),
         cmocka_unit_test_setup_teardown(test_timeout_starts_a_new_visit, reset, teardown),
         cmocka_unit_test_setup_teardown(test_events_out_of_order_across_batches, reset, teardown),
         cmocka_unit_test_setup_teardown(test_flushes_without_people, reset, teardown),
+        cmocka_unit_test_setup_teardown(test_visitors_of_each_value, reset, teardown),
         cmocka_unit_test_setup_teardown(test_any_arrival_order_gives_the_same_counters, reset,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_batches_duplicates_and_uncommitted_flushes, reset,
