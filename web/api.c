@@ -399,6 +399,69 @@ json_t *api_timeseries(sqlite3 *db, const struct api_params *p, int64_t now, int
     return out;
 }
 
+/* Whether a top list of type has its values' visitors (value_sketches):
+ * all but exit pages, whose visitors the aggregator cannot follow (a
+ * visit's exit moves on as it goes). */
+static int has_visitors(const char *type) { return strcmp(type, "exit") != 0; }
+
+/* Sets each item's "visitors": the value's sketches over [from, to),
+ * merged. 0, or -1 on a database error. A file of schema 4 or older (an
+ * aggregator not yet upgraded) has no value_sketches: no visitors then. */
+static int top_visitors(sqlite3 *db, const char *site, const char *type, const char *g,
+                        int64_t from, int64_t to, json_t *items) {
+    size_t cnt = json_array_size(items), i;
+    struct hll **h = calloc(cnt ? cnt : 1, sizeof(*h));
+    json_t *dims = json_array(), *at = json_object(), *item;
+    char *dims_text;
+    sqlite3_stmt *st;
+    int rc;
+    if (!h)
+        abort();
+    json_array_foreach(items, i, item) { /* dim -> its index in items */
+        json_array_append(dims, json_object_get(item, "dim"));
+        json_object_set_new(at, json_string_value(json_object_get(item, "dim")),
+                            json_integer((json_int_t)i));
+    }
+    if (!(dims_text = json_dumps(dims, JSON_COMPACT)))
+        abort();
+    json_decref(dims);
+    if (sqlite3_prepare_v2(db,
+                           "SELECT dim, registers FROM value_sketches WHERE site = ?1 AND "
+                           "type = ?2 AND granularity = ?3 AND bucket >= ?4 AND bucket < ?5 "
+                           "AND dim IN (SELECT value FROM json_each(?6))",
+                           -1, &st, NULL)) {
+        rc = 0; /* no such table */
+        goto done;
+    }
+    sqlite3_bind_text(st, 1, site, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, type, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, g, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, from);
+    sqlite3_bind_int64(st, 5, to);
+    sqlite3_bind_text(st, 6, dims_text, -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *k = json_object_get(at, (const char *)sqlite3_column_text(st, 0));
+        size_t n = (size_t)json_integer_value(k);
+        if (!k)
+            continue;
+        if (!h[n] && !(h[n] = calloc(1, sizeof(*h[n]))))
+            abort();
+        hll_merge_bytes(h[n], sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1));
+    }
+    sqlite3_finalize(st);
+    rc = rc == SQLITE_DONE ? 0 : -1;
+    json_array_foreach(items, i, item)
+        json_object_set_new(item, "visitors",
+                            json_integer(h[i] ? (json_int_t)llround(hll_estimate(h[i])) : 0));
+done:
+    for (i = 0; i < cnt; i++)
+        free(h[i]);
+    free(h);
+    free(dims_text);
+    json_decref(at);
+    return rc;
+}
+
 json_t *api_top(sqlite3 *db, const struct api_params *p, int64_t now, int *status,
                 char *errbuf, size_t errsize) {
     int64_t from, to;
@@ -456,6 +519,19 @@ json_t *api_top(sqlite3 *db, const struct api_params *p, int64_t now, int *statu
                     (json_int_t)from, "to", (json_int_t)to, "granularity",
                     aligned_granularity(from, to), "items", items);
     set_partial(out, from, kept_from(db, aligned_granularity(from, to), "dims"));
+    if (has_visitors(p->type)) {
+        /* kept by the hour and day: the whole hours around a shorter range */
+        int64_t vfrom = from - ((from % 3600) + 3600) % 3600;
+        int64_t vto = to + (3600 - ((to % 3600) + 3600) % 3600) % 3600;
+        if (vfrom != from || vto != to)
+            json_object_update_new(out, json_pack("{s:I,s:I}", "visitors_from", (json_int_t)vfrom,
+                                              "visitors_to", (json_int_t)vto));
+        if (top_visitors(db, p->site, p->type, aligned_granularity(vfrom, vto), vfrom, vto,
+                         items)) {
+            json_decref(out);
+            return db_failed(db, status, errbuf, errsize);
+        }
+    }
     return out;
 }
 
@@ -467,10 +543,15 @@ char *api_answer_csv(const json_t *answer, size_t *len) {
     if (!f)
         abort();
     if (items) {
-        fputs("dim,n\r\n", f);
+        int visitors = has_visitors(json_string_value(json_object_get(answer, "type")));
+        fputs(visitors ? "dim,n,visitors\r\n" : "dim,n\r\n", f);
         json_array_foreach(items, i, row) {
             csv_field(f, json_string_value(json_object_get(row, "dim")), 1);
-            fprintf(f, ",%lld\r\n", (long long)json_integer_value(json_object_get(row, "n")));
+            fprintf(f, ",%lld", (long long)json_integer_value(json_object_get(row, "n")));
+            if (visitors)
+                fprintf(f, ",%lld",
+                        (long long)json_integer_value(json_object_get(row, "visitors")));
+            fputs("\r\n", f);
         }
     } else {
         fputs("bucket,time,n\r\n", f);

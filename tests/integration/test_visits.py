@@ -127,12 +127,35 @@ class Visits(unittest.TestCase):
             }
             for type_, expected in want.items():
                 self.assertEqual(top(type_), expected, type_)
+            # the distinct people behind each value: Chrome's two visits are one
+            # visitor; the bot's /home is not one
+            def visitors(type_):
+                return {i["dim"]: i["visitors"] for i in api("top", type=type_,
+                                                               limit=100)["items"]}
+            want_visitors = {
+                "entry": {"/home": 1, "/blog/post": 1, "/a": 1, "/docs": 1},
+                "source": {"google.com": 1, "t.co": 1, "(direct)": 3},
+                "utm_source": {"news": 1},
+                "device": {"desktop": 2, "mobile": 2},
+                "browser": {"Chrome": 1, "Safari": 1, "Samsung Internet": 1, "Firefox": 1},
+                "os": {"Windows": 1, "iOS": 1, "Android": 1, "Linux": 1},
+                "pageview": {"/home": 1, "/pricing": 1, "/signup": 1, "/blog/post": 1, "/a": 1,
+                             "/docs": 1, "/docs/install": 1},
+                "click": {"plan-pro": 1}, "search": {"shoes": 1},
+            }
+            for type_, expected in want_visitors.items():
+                self.assertEqual(visitors(type_), expected, type_)
+            self.assertEqual(top("pageview")["/home"], 2)
+            self.assertNotIn("visitors", api("top", type="exit")["items"][0])
+            status, _, body = get(url, "/api/v1/top?" + urllib.parse.urlencode(
+                dict(rng, type="exit", format="csv")))
+            self.assertEqual(body.split(b"\r\n")[0], b"dim,n")
             # values are kept by the hour: a shorter range answers its whole hours
             part = api("top", type="entry", **{"from": t // 1000 + 60, "to": t // 1000 + 120})
             self.assertEqual((part["from"], part["to"], part["granularity"]),
                              (t // 1000 - 300, t // 1000 + 3300, "hour"))
             # (both of Chrome's visits began in that hour: 5 and 47 minutes in)
-            self.assertEqual(part["items"][0], {"dim": "/home", "n": 2})
+            self.assertEqual(part["items"][0], {"dim": "/home", "n": 2, "visitors": 1})
             # a visit is counted in the hour it began: the second one's
             points = dict(map(tuple, api("timeseries", type="visit", granularity="hour")["points"]))
             first_hour = (t - t % 3600000) // 1000

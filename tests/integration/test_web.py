@@ -166,16 +166,27 @@ class Api(unittest.TestCase):
         self.assertEqual(sum(n for _, n in t["points"]), 1)
 
     def test_top(self):
-        cases = {"pageview": [{"dim": "/a", "n": 2}, {"dim": "/b", "n": 1}],
-                 "click": [{"dim": "buy", "n": 1}],
-                 "search": [{"dim": "hats", "n": 1}, {"dim": "shoes", "n": 1}],
-                 "zero_result_search": [{"dim": "shoes", "n": 1}]}
+        cases = {"pageview": [{"dim": "/a", "n": 2, "visitors": 2},
+                              {"dim": "/b", "n": 1, "visitors": 1}],
+                 "click": [{"dim": "buy", "n": 1, "visitors": 1}],
+                 "search": [{"dim": "hats", "n": 1, "visitors": 1},
+                            {"dim": "shoes", "n": 1, "visitors": 1}],
+                 "zero_result_search": [{"dim": "shoes", "n": 1, "visitors": 1}]}
         for type_, want in cases.items():
             status, t = self.api("top", site="s1", type=type_)
             self.assertEqual(status, 200)
             self.assertEqual(t["items"], want, type_)
+            self.assertNotIn("visitors_from", t)  # today: whole hours
         status, t = self.api("top", site="s1", type="pageview", limit="1")
-        self.assertEqual(t["items"], [{"dim": "/a", "n": 2}])
+        self.assertEqual(t["items"], [{"dim": "/a", "n": 2, "visitors": 2}])
+        # the values' visitors are kept by the hour: a range of minutes
+        # counts its events by the minute and its visitors over whole hours
+        hour = self.minute - self.minute % 3600
+        status, t = self.api("top", site="s1", type="pageview",
+                             **{"from": str(self.minute), "to": str(self.minute + 60)})
+        self.assertEqual((t["granularity"], t["visitors_from"], t["visitors_to"]),
+                         ("minute", hour, hour + 3600))
+        self.assertEqual(t["items"][0], {"dim": "/a", "n": 2, "visitors": 2})
 
     def test_csv_answers(self):
         q = urllib.parse.urlencode({"site": "s1", "type": "pageview", "format": "csv"})
@@ -183,7 +194,7 @@ class Api(unittest.TestCase):
         self.assertEqual(status, 200)
         self.assertEqual(headers["content-type"], "text/csv; charset=utf-8")
         self.assertEqual(headers["content-disposition"], 'attachment; filename="top-pageview.csv"')
-        self.assertEqual(body, b"dim,n\r\n/a,2\r\n/b,1\r\n")
+        self.assertEqual(body, b"dim,n,visitors\r\n/a,2,2\r\n/b,1,1\r\n")
         q = urllib.parse.urlencode({"site": "s1", "type": "pageview", "granularity": "minute",
                                     "from": self.minute - 60, "to": self.minute + 60,
                                     "format": "csv"})
@@ -521,10 +532,10 @@ class BotsAndSpreadsheets(unittest.TestCase):
         self.assertEqual((s["pageview"], s["click"], s["search"], s["bots"]), (0, 2, 0, 2))
         status, _, body = get(url, "/api/v1/top?site=b&type=click&format=csv")
         rows = body.decode().split("\r\n")
-        self.assertEqual(rows[0], "dim,n")
+        self.assertEqual(rows[0], "dim,n,visitors")
         # quoted, with a leading ' so that a spreadsheet shows it as text
-        self.assertEqual(sorted(rows[1:3]), sorted(['"\'-1",1', '"\'=HYPERLINK(""http://evil.test"",'
-                                                    '""click"")",1']))
+        self.assertEqual(sorted(rows[1:3]), sorted(['"\'-1",1,1', '"\'=HYPERLINK(""http://evil.test"",'
+                                                    '""click"")",1,1']))
 
 
 class Retention(unittest.TestCase):
