@@ -69,7 +69,7 @@ try {
   await page.waitForFunction(() => document.getElementById('top-pageview').textContent.includes('/landing'));
   const href = await page.$eval('#csv-pageview', (a) => a.href);
   const csv = await page.evaluate((h) => fetch(h).then((r) => r.text()), href);
-  if (csv !== 'dim,n\r\n/landing,1\r\n') fail('csv: ' + JSON.stringify(csv));
+  if (csv !== 'dim,n,visitors\r\n/landing,1,1\r\n') fail('csv: ' + JSON.stringify(csv));
 
   // a phone: everything readable at 390 px, nothing wider than the screen
   await page.setViewportSize({ width: 390, height: 844 });

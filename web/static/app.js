@@ -113,6 +113,8 @@
   var UNITS = { pageview: 'Pageviews', click: 'Clicks', search: 'Searches',
                 zero_result_search: 'Searches' };
 
+  /* A top list: the value, its distinct visitors (all but exit pages have
+   * them) and its count. */
   function fillTable(table, items, type) {
     table.textContent = '';
     if (!items.length) {
@@ -121,16 +123,21 @@
       td.textContent = 'nothing yet';
       return;
     }
-    var head = table.createTHead().insertRow(), th = document.createElement('th');
+    var visitors = 'visitors' in items[0], head = table.createTHead().insertRow();
+    function cell(row, text) {
+      var c = document.createElement(row === head ? 'th' : 'td');
+      c.className = 'n';
+      c.textContent = text;
+      row.appendChild(c);
+    }
     head.appendChild(document.createElement('th'));
-    th.className = 'n';
-    th.textContent = UNITS[type] || 'Visits';
-    head.appendChild(th);
+    if (visitors) cell(head, 'Visitors');
+    cell(head, UNITS[type] || 'Visits');
     items.forEach(function (it) {
-      var row = table.insertRow(), dim = row.insertCell(), n = row.insertCell();
-      dim.textContent = it.dim;
-      n.className = 'n';
-      n.textContent = fmt(it.n);
+      var row = table.insertRow();
+      row.insertCell().textContent = it.dim;
+      if (visitors) cell(row, fmt(it.visitors));
+      cell(row, fmt(it.n));
     });
   }
 
