@@ -19,9 +19,8 @@ static const char *const scope_names[] = {"totals", "dims"};
 #define TEXT_OF(n) DIGITS(n)
 #define PAGES_PER_TXN TEXT_OF(RETENTION_PAGES_PER_TXN)
 
-enum { Q_KEEP, Q_KEPT_FROM, Q_NEXT_SITE, Q_NEXT_SKETCH_SITE, Q_NEXT_VALUE_SKETCH_SITE,
-       Q_PRUNE_ROWS, Q_PRUNE_SKETCHES, Q_PRUNE_VALUE_SKETCHES, Q_FREE_PAGES, Q_VACUUM,
-       Q_ROW_STATS, Q_SKETCH_STATS, Q_VALUE_SKETCH_STATS, Q_PAGES, Q_VISIT_CLOCK,
+enum { Q_KEEP, Q_KEPT_FROM, Q_NEXT_SITE, Q_NEXT_SKETCH_SITE, Q_PRUNE_ROWS, Q_PRUNE_SKETCHES,
+       Q_FREE_PAGES, Q_VACUUM, Q_ROW_STATS, Q_SKETCH_STATS, Q_PAGES, Q_VISIT_CLOCK,
        Q_PRUNE_VISITS, Q_VISIT_ROWS, Q_CNT };
 
 static const char *queries[Q_CNT] = {
@@ -30,7 +29,6 @@ static const char *queries[Q_CNT] = {
     RETENTION_KEPT_FROM_SQL,
     "SELECT site FROM counters WHERE site > ?1 ORDER BY site LIMIT 1",
     "SELECT site FROM sketches WHERE site > ?1 ORDER BY site LIMIT 1",
-    "SELECT site FROM value_sketches WHERE site > ?1 ORDER BY site LIMIT 1",
     /* totals and dimensions have their own kept_from: ?4 is the later one */
     "DELETE FROM counters WHERE (site, type, granularity, bucket, dim, bot) IN ("
     "SELECT site, type, granularity, bucket, dim, bot FROM counters WHERE site = ?1 AND "
@@ -38,15 +36,10 @@ static const char *queries[Q_CNT] = {
     "CASE WHEN dim = '' THEN bucket < ?5 ELSE bucket < ?6 END LIMIT ?7)",
     "DELETE FROM sketches WHERE (site, granularity, bucket) IN (SELECT site, granularity, "
     "bucket FROM sketches WHERE site = ?1 AND granularity = ?2 AND bucket < ?3 LIMIT ?4)",
-    "DELETE FROM value_sketches WHERE (site, type, granularity, bucket, dim) IN (SELECT site, "
-    "type, granularity, bucket, dim FROM value_sketches WHERE site = ?1 AND type = ?2 AND "
-    "granularity = ?3 AND bucket < ?4 LIMIT ?5)",
     "PRAGMA freelist_count",
     "PRAGMA incremental_vacuum(" PAGES_PER_TXN ")",
     "SELECT granularity, dim <> '', count(*), min(bucket) FROM counters GROUP BY 1, 2",
     "SELECT granularity, count(*), sum(length(registers)), min(bucket) FROM sketches "
-    "GROUP BY 1",
-    "SELECT granularity, count(*), sum(length(registers)), min(bucket) FROM value_sketches "
     "GROUP BY 1",
     "SELECT (SELECT page_count FROM pragma_page_count()) * "
     "(SELECT page_size FROM pragma_page_size())",
@@ -76,10 +69,8 @@ static struct {
     int64_t db_bytes;
     int64_t rows[ROLLUP_GRAN_CNT][RETENTION_SCOPE_CNT];
     int64_t sketches[ROLLUP_GRAN_CNT], sketch_bytes[ROLLUP_GRAN_CNT];
-    int64_t value_sketches[ROLLUP_GRAN_CNT], value_sketch_bytes[ROLLUP_GRAN_CNT];
     int64_t oldest[ROLLUP_GRAN_CNT]; /* INT64_MAX: nothing stored */
     int64_t pruned_rows[ROLLUP_GRAN_CNT], pruned_sketches[ROLLUP_GRAN_CNT];
-    int64_t pruned_value_sketches[ROLLUP_GRAN_CNT];
     int64_t visits, pruned_visits; /* visit state rows (visits.h) */
     long passes, failures;
     double longest_txn, pass_seconds;
@@ -229,28 +220,6 @@ static int prune_sketches(struct retention *r, int64_t pruned[], double *longest
     return 0;
 }
 
-/* Step 2 for the values' sketches, which follow their granularity's
- * dimensions. */
-static int prune_value_sketches(struct retention *r, int64_t pruned[], double *longest) {
-    sqlite3_stmt *q = r->q[Q_PRUNE_VALUE_SKETCHES];
-    char site[1024] = "";
-    while (next_site(r, Q_NEXT_VALUE_SKETCH_SITE, site, sizeof(site)))
-        for (int t = 0; t < ROLLUP_TYPE_CNT; t++)
-            for (int g = ROLLUP_HOUR; g < ROLLUP_GRAN_CNT; g++) {
-                if (r->kept_from[g][RETENTION_DIMS] == INT64_MIN)
-                    continue;
-                sqlite3_bind_text(q, 1, site, -1, SQLITE_STATIC);
-                sqlite3_bind_text(q, 2, rollup_type_name(t), -1, SQLITE_STATIC);
-                sqlite3_bind_text(q, 3, rollup_granularity_name((enum rollup_granularity)g), -1,
-                                  SQLITE_STATIC);
-                sqlite3_bind_int64(q, 4, r->kept_from[g][RETENTION_DIMS]);
-                sqlite3_bind_int(q, 5, RETENTION_SKETCHES_PER_TXN);
-                if (delete_in_chunks(r, q, RETENTION_SKETCHES_PER_TXN, &pruned[g], longest))
-                    return -1;
-            }
-    return 0;
-}
-
 static int64_t one_number(struct retention *r, int which) {
     sqlite3_stmt *q = r->q[which];
     int64_t v = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int64(q, 0) : -1;
@@ -311,35 +280,13 @@ static int give_back_pages(struct retention *r, double *longest) {
     return free_pages < 0 ? -1 : 0;
 }
 
-/* A table of sketches' count, bytes and oldest bucket per granularity. */
-static int sketch_stats(sqlite3_stmt *q, int64_t count[], int64_t bytes[], int64_t oldest[]) {
-    int rc;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        int g = rollup_granularity_parse((const char *)sqlite3_column_text(q, 0));
-        if (g < 0)
-            continue;
-        count[g] = sqlite3_column_int64(q, 1);
-        bytes[g] = sqlite3_column_int64(q, 2);
-        if (sqlite3_column_int64(q, 3) < oldest[g])
-            oldest[g] = sqlite3_column_int64(q, 3);
-    }
-    sqlite3_reset(q);
-    return rc == SQLITE_DONE ? 0 : -1;
-}
-
-/* What a pass deleted, by granularity (visits: state rows). */
-struct pruned {
-    int64_t rows[ROLLUP_GRAN_CNT], sketches[ROLLUP_GRAN_CNT], value_sketches[ROLLUP_GRAN_CNT];
-    int64_t visits;
-};
-
 /* Step 4: the sizes, published with the pass's totals. */
-static int measure(struct retention *r, int count_rows, const struct pruned *pruned,
-                   double longest, double took) {
+static int measure(struct retention *r, int count_rows, const int64_t pruned_rows[],
+                   const int64_t pruned_sketches[], int64_t pruned_visits, double longest,
+                   double took) {
     sqlite3_stmt *q;
     int64_t rows[ROLLUP_GRAN_CNT][RETENTION_SCOPE_CNT] = {{0}}, sketches[ROLLUP_GRAN_CNT] = {0};
     int64_t sketch_bytes[ROLLUP_GRAN_CNT] = {0}, oldest[ROLLUP_GRAN_CNT];
-    int64_t value_sketches[ROLLUP_GRAN_CNT] = {0}, value_sketch_bytes[ROLLUP_GRAN_CNT] = {0};
     int64_t db_bytes = one_number(r, Q_PAGES), visits = 0;
     int rc;
     for (int g = 0; g < ROLLUP_GRAN_CNT; g++)
@@ -359,9 +306,18 @@ static int measure(struct retention *r, int count_rows, const struct pruned *pru
     sqlite3_reset(q);
     if (rc != SQLITE_DONE)
         return -1;
-    if (sketch_stats(r->q[Q_SKETCH_STATS], sketches, sketch_bytes, oldest) ||
-        sketch_stats(r->q[Q_VALUE_SKETCH_STATS], value_sketches, value_sketch_bytes, oldest) ||
-        (visits = one_number(r, Q_VISIT_ROWS)) < 0)
+    q = r->q[Q_SKETCH_STATS];
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        int g = rollup_granularity_parse((const char *)sqlite3_column_text(q, 0));
+        if (g < 0)
+            continue;
+        sketches[g] = sqlite3_column_int64(q, 1);
+        sketch_bytes[g] = sqlite3_column_int64(q, 2);
+        if (sqlite3_column_int64(q, 3) < oldest[g])
+            oldest[g] = sqlite3_column_int64(q, 3);
+    }
+    sqlite3_reset(q);
+    if (rc != SQLITE_DONE || (visits = one_number(r, Q_VISIT_ROWS)) < 0)
         return -1;
 publish:
     if (db_bytes < 0)
@@ -373,16 +329,13 @@ publish:
         memcpy(figures.rows, rows, sizeof(rows));
         memcpy(figures.sketches, sketches, sizeof(sketches));
         memcpy(figures.sketch_bytes, sketch_bytes, sizeof(sketch_bytes));
-        memcpy(figures.value_sketches, value_sketches, sizeof(value_sketches));
-        memcpy(figures.value_sketch_bytes, value_sketch_bytes, sizeof(value_sketch_bytes));
         memcpy(figures.oldest, oldest, sizeof(oldest));
         figures.visits = visits;
     }
-    figures.pruned_visits += pruned->visits;
+    figures.pruned_visits += pruned_visits;
     for (int g = 0; g < ROLLUP_GRAN_CNT; g++) {
-        figures.pruned_rows[g] += pruned->rows[g];
-        figures.pruned_sketches[g] += pruned->sketches[g];
-        figures.pruned_value_sketches[g] += pruned->value_sketches[g];
+        figures.pruned_rows[g] += pruned_rows[g];
+        figures.pruned_sketches[g] += pruned_sketches[g];
     }
     figures.passes++;
     figures.longest_txn = longest;
@@ -392,25 +345,24 @@ publish:
 }
 
 int retention_run(struct retention *r, int64_t now) {
-    struct pruned pruned = {{0}, {0}, {0}, 0};
+    int64_t pruned_rows[ROLLUP_GRAN_CNT] = {0}, pruned_sketches[ROLLUP_GRAN_CNT] = {0};
+    int64_t pruned_visits = 0;
     double longest = 0;
     struct timespec t0;
     int rc;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     rc = advance_kept_from(r, now, &longest);
     if (!rc)
-        rc = prune_rows(r, pruned.rows, &longest);
+        rc = prune_rows(r, pruned_rows, &longest);
     if (!rc)
-        rc = prune_sketches(r, pruned.sketches, &longest);
+        rc = prune_sketches(r, pruned_sketches, &longest);
     if (!rc)
-        rc = prune_value_sketches(r, pruned.value_sketches, &longest);
-    if (!rc)
-        rc = prune_visits(r, &pruned.visits, &longest);
+        rc = prune_visits(r, &pruned_visits, &longest);
     if (!rc)
         rc = give_back_pages(r, &longest);
     if (!rc)
-        rc = measure(r, r->passes++ % RETENTION_COUNT_EVERY == 0, &pruned, longest,
-                     seconds_since(&t0));
+        rc = measure(r, r->passes++ % RETENTION_COUNT_EVERY == 0, pruned_rows, pruned_sketches,
+                     pruned_visits, longest, seconds_since(&t0));
     if (rc) {
         log_error("retention: %s (the next pass tries again)", sqlite3_errmsg(r->db));
         pthread_mutex_lock(&figures.lock);
@@ -418,12 +370,10 @@ int retention_run(struct retention *r, int64_t now) {
         pthread_mutex_unlock(&figures.lock);
         return -1;
     }
-    log_debug("retention: pruned %" PRId64 "/%" PRId64 "/%" PRId64 " rows, %" PRId64 "/%" PRId64
-              "/%" PRId64 " sketches (minute/hour/day) and %" PRId64 "/%" PRId64 " value sketches "
-              "(hour/day); longest transaction %.1f ms",
-              pruned.rows[0], pruned.rows[1], pruned.rows[2], pruned.sketches[0],
-              pruned.sketches[1], pruned.sketches[2], pruned.value_sketches[ROLLUP_HOUR],
-              pruned.value_sketches[ROLLUP_DAY], longest * 1e3);
+    log_debug("retention: pruned %" PRId64 "/%" PRId64 "/%" PRId64 " rows and %" PRId64
+              "/%" PRId64 "/%" PRId64 " sketches (minute/hour/day); longest transaction %.1f ms",
+              pruned_rows[0], pruned_rows[1], pruned_rows[2], pruned_sketches[0],
+              pruned_sketches[1], pruned_sketches[2], longest * 1e3);
     return 0;
 }
 
@@ -518,9 +468,6 @@ void retention_metrics(FILE *f) {
                     figures.pruned_rows);
     per_granularity(f, "pruned_sketches_total", "counter", "Sketches deleted by retention.",
                     figures.pruned_sketches);
-    per_granularity(f, "pruned_value_sketches_total", "counter",
-                    "Sketches of values' visitors deleted by retention (hour and day).",
-                    figures.pruned_value_sketches);
     fprintf(f, "# HELP activity_aggregator_pruned_visits_total Finished visits' state rows "
                "deleted by retention.\n# TYPE activity_aggregator_pruned_visits_total counter\n"
                "activity_aggregator_pruned_visits_total %lld\n",
@@ -554,11 +501,6 @@ void retention_metrics(FILE *f) {
             (long long)figures.visits);
     per_granularity(f, "sketch_bytes", "gauge", "Stored size of the sketches (sparse or dense).",
                     figures.sketch_bytes);
-    per_granularity(f, "value_sketches", "gauge",
-                    "Sketches of each value's visitors by granularity (hour and day).",
-                    figures.value_sketches);
-    per_granularity(f, "value_sketch_bytes", "gauge", "Stored size of the values' sketches.",
-                    figures.value_sketch_bytes);
     per_granularity(f, "oldest_bucket_seconds", "gauge",
                     "Start of the oldest bucket stored, Unix seconds (absent: none).",
                     figures.oldest);

@@ -9,8 +9,7 @@
  *      the oldest bucket still inside its window, in one short transaction
  *      of the retention table (it never moves back: a bucket once pruned
  *      stays incomplete);
- *   2. rows and sketches (the sites' and the values', which follow the
- *      dimensions' kept_from) before kept_from are deleted, at most
+ *   2. rows and sketches before kept_from are deleted, at most
  *      RETENTION_ROWS_PER_TXN (sketches: RETENTION_SKETCHES_PER_TXN) per
  *      transaction, so a worker's flush waits for at most one of them;
  *      Finished visits' state (visits.h) goes the same way;

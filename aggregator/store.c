@@ -34,10 +34,12 @@ static const char *queries[Q_CNT] = {
     "SELECT registers FROM sketches WHERE site = ?1 AND granularity = ?2 AND bucket = ?3",
     "INSERT OR REPLACE INTO sketches (site, granularity, bucket, registers, estimate) "
     "VALUES (?1, ?2, ?3, ?4, ?5)",
-    "SELECT registers FROM value_sketches WHERE site = ?1 AND type = ?2 AND granularity = ?3 "
-    "AND bucket = ?4 AND dim = ?5",
-    "INSERT OR REPLACE INTO value_sketches (site, type, granularity, bucket, dim, registers) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    "SELECT visitors FROM counters WHERE site = ?1 AND type = ?2 AND granularity = ?3 AND "
+    "bucket = ?4 AND dim = ?5 AND bot = 0",
+    /* the flush wrote the row's count just before (the same events): an
+     * insert only if a delta summed to nothing */
+    "INSERT INTO counters (site, type, granularity, bucket, dim, bot, n, visitors) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, 0, 0, ?6) ON CONFLICT DO UPDATE SET visitors = excluded.visitors",
     RETENTION_KEPT_FROM_SQL,
 };
 
@@ -232,6 +234,8 @@ static int store_setup(struct store *s, const char *path, int *version) {
         rc = sqlite3_exec(s->db, store_counters_sql, NULL, NULL, NULL);
     if (rc == SQLITE_OK && *version > 0 && *version < 3)
         rc = store_compact_sketches(s->db, &converted);
+    if (rc == SQLITE_OK && *version > 0 && *version < 5) /* no rewrite: old rows read NULL */
+        rc = sqlite3_exec(s->db, "ALTER TABLE counters ADD COLUMN visitors BLOB", NULL, NULL, NULL);
     snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", STORE_SCHEMA_VERSION);
     if (rc == SQLITE_OK)
         rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);

@@ -21,15 +21,15 @@
 --   uniques(site, granularity, bucket, estimate)
 --     estimate    distinct visitors (HyperLogLog, ~0.8 % standard error);
 --                 for ranges merge sketches.registers (activity-web does)
---   value_sketches(site, type, granularity, bucket, dim, registers): the
---     visitors of one value (a counters row's dim) by the hour and day, a
---     sketch as in sketches: events' types (not bots'), and the visit
---     dimensions but 'exit' (aggregator/visits.h); merge them for a range
+--   counters.visitors (column): the visitors of the row's value, a sketch
+--     as sketches.registers, in the hour and day rows of a value (dim <> '',
+--     bot = 0) of the events' types and the visit dimensions but 'exit'
+--     (aggregator/visits.h); NULL elsewhere. Merge them for a range.
 --   retention(granularity, scope, kept_from)
 --     kept_from   buckets before it were deleted by the aggregator's --keep-*
 --                 flags: a range starting earlier is incomplete. scope
 --                 'totals': the dim = '' counts and the sketches; 'dims': the
---                 counts of each path, target and query, and value_sketches
+--                 counts of each path, target and query
 --
 -- Example: pageviews per hour today
 --   SELECT bucket, n FROM counts WHERE site='shop' AND type='pageview'
@@ -43,6 +43,9 @@ CREATE TABLE IF NOT EXISTS counters (
     dim         TEXT    NOT NULL,
     bot         INTEGER NOT NULL,
     n           INTEGER NOT NULL,
+    -- schema 5: the value's visitors (see above); in the row, not a table
+    -- of its own, so it costs its bytes and not a second key per value
+    visitors    BLOB,
     PRIMARY KEY (site, type, granularity, bucket, dim, bot)
 ) WITHOUT ROWID;
 
@@ -53,18 +56,6 @@ CREATE TABLE IF NOT EXISTS sketches (
     registers   BLOB    NOT NULL, -- HyperLogLog registers, sparse or dense (hll.h)
     estimate    INTEGER NOT NULL,
     PRIMARY KEY (site, granularity, bucket)
-) WITHOUT ROWID;
-
--- Schema 5: the visitors of each value, by the hour and day. Keyed like
--- counters, so retention deletes a bucket's in key order.
-CREATE TABLE IF NOT EXISTS value_sketches (
-    site        TEXT    NOT NULL,
-    type        TEXT    NOT NULL,
-    granularity TEXT    NOT NULL, -- 'hour' | 'day'
-    bucket      INTEGER NOT NULL,
-    dim         TEXT    NOT NULL,
-    registers   BLOB    NOT NULL, -- as sketches.registers
-    PRIMARY KEY (site, type, granularity, bucket, dim)
 ) WITHOUT ROWID;
 
 -- Exactly once: the next offset of every partition, written in the same

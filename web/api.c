@@ -399,14 +399,14 @@ json_t *api_timeseries(sqlite3 *db, const struct api_params *p, int64_t now, int
     return out;
 }
 
-/* Whether a top list of type has its values' visitors (value_sketches):
+/* Whether a top list of type has its values' visitors (counters.visitors):
  * all but exit pages, whose visitors the aggregator cannot follow (a
  * visit's exit moves on as it goes). */
 static int has_visitors(const char *type) { return strcmp(type, "exit") != 0; }
 
 /* Sets each item's "visitors": the value's sketches over [from, to),
  * merged. 0, or -1 on a database error. A file of schema 4 or older (an
- * aggregator not yet upgraded) has no value_sketches: no visitors then. */
+ * aggregator not yet upgraded) has no such column: no visitors then. */
 static int top_visitors(sqlite3 *db, const char *site, const char *type, const char *g,
                         int64_t from, int64_t to, json_t *items) {
     size_t cnt = json_array_size(items), i;
@@ -426,11 +426,12 @@ static int top_visitors(sqlite3 *db, const char *site, const char *type, const c
         abort();
     json_decref(dims);
     if (sqlite3_prepare_v2(db,
-                           "SELECT dim, registers FROM value_sketches WHERE site = ?1 AND "
-                           "type = ?2 AND granularity = ?3 AND bucket >= ?4 AND bucket < ?5 "
-                           "AND dim IN (SELECT value FROM json_each(?6))",
+                           "SELECT dim, visitors FROM counters WHERE site = ?1 AND type = ?2 "
+                           "AND granularity = ?3 AND bucket >= ?4 AND bucket < ?5 AND bot = 0 "
+                           "AND visitors IS NOT NULL AND dim IN (SELECT value FROM "
+                           "json_each(?6))",
                            -1, &st, NULL)) {
-        rc = 0; /* no such table */
+        rc = 0; /* no such column */
         goto done;
     }
     sqlite3_bind_text(st, 1, site, -1, SQLITE_STATIC);
@@ -450,9 +451,10 @@ static int top_visitors(sqlite3 *db, const char *site, const char *type, const c
     }
     sqlite3_finalize(st);
     rc = rc == SQLITE_DONE ? 0 : -1;
-    json_array_foreach(items, i, item)
+    json_array_foreach(items, i, item) /* null: rows from before schema 5 only */
         json_object_set_new(item, "visitors",
-                            json_integer(h[i] ? (json_int_t)llround(hll_estimate(h[i])) : 0));
+                            h[i] ? json_integer((json_int_t)llround(hll_estimate(h[i])))
+                                 : json_null());
 done:
     for (i = 0; i < cnt; i++)
         free(h[i]);
@@ -548,9 +550,12 @@ char *api_answer_csv(const json_t *answer, size_t *len) {
         json_array_foreach(items, i, row) {
             csv_field(f, json_string_value(json_object_get(row, "dim")), 1);
             fprintf(f, ",%lld", (long long)json_integer_value(json_object_get(row, "n")));
-            if (visitors)
-                fprintf(f, ",%lld",
-                        (long long)json_integer_value(json_object_get(row, "visitors")));
+            if (visitors) { /* empty where the answer has null */
+                const json_t *v = json_object_get(row, "visitors");
+                fputc(',', f);
+                if (json_is_integer(v))
+                    fprintf(f, "%lld", (long long)json_integer_value(v));
+            }
             fputs("\r\n", f);
         }
     } else {

@@ -174,57 +174,35 @@ static void test_large_prune_is_chunked_and_shrinks_the_file(void **state) {
     store_close(s);
 }
 
-/* The value of one metric line (name and labels) retention_metrics prints;
- * -1 when it is absent. */
-static long long metric(const char *line) {
-    char *text, *at;
-    size_t len;
-    long long v = -1;
-    FILE *f = open_memstream(&text, &len);
-    retention_metrics(f);
-    fclose(f);
-    if ((at = strstr(text, line)) && at[strlen(line)] == ' ')
-        v = strtoll(at + strlen(line) + 1, NULL, 10);
-    free(text);
-    return v;
-}
-
-/* The sketches of each value's visitors go with their granularity's
- * dimensions (here hours' after 2 days), the sites' sketches stay. */
-static void test_value_sketches_follow_the_dimensions(void **state) {
+/* Each value's visitors live in its hour and day rows, so they go with
+ * them (here hours' values after 2 days); a late visitor of a pruned hour
+ * does not bring its row back. */
+static void test_values_visitors_go_with_their_rows(void **state) {
     (void)state;
     const struct retention_keep keep = {{{48 * H, 25 * H}, {400 * D, 2 * D}, {0, 0}}, H * 1000};
-    const char *pruned = "activity_aggregator_pruned_value_sketches_total{granularity=\"hour\"}";
+    const char *old_hour_values = "SELECT count(*) FROM counters WHERE granularity = 'hour' AND "
+                                  "bucket = 1764331200 AND dim <> ''";
     char err[256];
     struct store *s;
     struct retention *r;
     const int64_t old = NOW - 3 * D, recent = NOW - 2 * H;
-    long long old_hour, pruned_before = metric(pruned);
     assert_non_null(s = store_open(path, err, sizeof(err)));
     count(s, old, "/old", 2);
     count(s, recent, "/recent", 4);
     /* the page's and its visits' values (entry, source, device...) */
-    old_hour = query("SELECT count(*) FROM value_sketches WHERE granularity = 'hour' AND "
-                     "bucket = 1764331200");
-    assert_true(old_hour >= 2);
+    assert_true(query("SELECT count(*) FROM counters WHERE granularity = 'hour' AND "
+                      "bucket = 1764331200 AND visitors NOT NULL") >= 2);
     assert_non_null(r = retention_open(path, &keep, err, sizeof(err)));
     assert_int_equal(retention_run(r, NOW), 0);
-    assert_int_equal(query("SELECT count(*) FROM value_sketches WHERE granularity = 'hour' AND "
-                           "bucket < 1764590400 - 2 * 86400"), 0);
-    assert_int_equal(query("SELECT count(*) FROM value_sketches WHERE granularity = 'hour' AND "
-                           "type = 'pageview' AND dim = '/recent'"), 1);
-    assert_int_equal(query("SELECT count(*) FROM value_sketches WHERE granularity = 'day' AND "
-                           "type = 'pageview'"), 2);
-    assert_int_equal(query("SELECT count(*) FROM sketches WHERE granularity = 'hour'"), 2);
-    assert_int_equal(metric(pruned) - (pruned_before < 0 ? 0 : pruned_before), old_hour);
-    assert_int_equal(metric("activity_aggregator_value_sketches{granularity=\"hour\"}"),
-                     query("SELECT count(*) FROM value_sketches WHERE granularity = 'hour'"));
-    /* a late visitor of the pruned hour is not written there again */
+    assert_int_equal(query(old_hour_values), 0);
+    assert_int_equal(query("SELECT count(*) FROM counters WHERE granularity = 'hour' AND "
+                           "type = 'pageview' AND dim = '/recent' AND visitors NOT NULL"), 1);
+    assert_int_equal(query("SELECT count(*) FROM counters WHERE granularity = 'day' AND "
+                           "type = 'pageview' AND dim <> '' AND visitors NOT NULL"), 2);
     count(s, old + 5, "/old", 1);
-    assert_int_equal(query("SELECT count(*) FROM value_sketches WHERE granularity = 'hour' AND "
-                           "bucket = 1764331200"), 0);
-    assert_int_equal(query("SELECT count(*) FROM value_sketches WHERE granularity = 'day' AND "
-                           "type = 'pageview' AND dim = '/old'"), 1);
+    assert_int_equal(query(old_hour_values), 0);
+    assert_int_equal(query("SELECT n FROM counters WHERE granularity = 'day' AND "
+                           "type = 'pageview' AND dim = '/old' AND visitors NOT NULL"), 3);
     retention_close(r);
     store_close(s);
 }
@@ -261,7 +239,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_each_window_deletes_its_own, setup_test, teardown),
         cmocka_unit_test_setup_teardown(test_finished_visits_go_by_the_streams_time, setup_test,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_value_sketches_follow_the_dimensions, setup_test,
+        cmocka_unit_test_setup_teardown(test_values_visitors_go_with_their_rows, setup_test,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_large_prune_is_chunked_and_shrinks_the_file,
                                         setup_test, teardown),

@@ -396,6 +396,9 @@ static void test_schema_2_file_is_upgraded(void **state) {
                            "'day'"), 1);
     assert_int_equal(query("SELECT length(registers) FROM sketches WHERE site = 's' AND "
                            "granularity = 'day'"), 4);
+    /* schema 5: the value's visitors, in the rows the upgrade added a column to */
+    assert_int_equal(query("SELECT length(visitors) FROM counters WHERE site = 's' AND "
+                           "granularity = 'day' AND dim = '/a'"), 4);
     store_close(s);
     /* and opening it again changes nothing more */
     assert_non_null(s = store_open(path, err, sizeof(err)));

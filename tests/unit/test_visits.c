@@ -344,9 +344,9 @@ static long long value_visitors(const char *type, const char *dim, const char *g
     struct hll *h = calloc(1, sizeof(*h));
     long long n;
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, "SELECT registers FROM value_sketches WHERE type = ?1 "
-                                        "AND dim = ?2 AND granularity = ?3", -1, &st, NULL),
-                     SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT visitors FROM counters WHERE type = ?1 AND "
+                                        "dim = ?2 AND granularity = ?3 AND visitors NOT NULL",
+                                        -1, &st, NULL), SQLITE_OK);
     sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, dim, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, g, -1, SQLITE_STATIC);
@@ -392,15 +392,15 @@ static void test_visitors_of_each_value(void **state) {
         assert_int_equal(value_visitors("device", "Other", g[i]), 2);
         assert_int_equal(value_visitors("os", "iOS", g[i]), 1);
     }
-    assert_int_equal(query("SELECT count(*) FROM value_sketches WHERE type = 'exit' OR "
-                           "granularity = 'minute'"), 0);
+    assert_int_equal(query("SELECT count(*) FROM counters WHERE visitors NOT NULL AND "
+                           "(type = 'exit' OR granularity = 'minute' OR bot OR dim = '')"), 0);
     flush(s, again, 2);
     assert_int_equal(value_visitors("pageview", "/shoes", "hour"), 2);
     assert_int_equal(value_visitors("entry", "/shoes", "hour"), 2);
     assert_int_equal(vc("visit", ""), 3);
     flush(s, next_hour, 1); /* a's second visit, at 11:10: a visitor of that hour too */
-    assert_int_equal(query("SELECT count(*) FROM value_sketches WHERE type = 'entry' AND "
-                           "dim = '/home' AND granularity = 'hour'"), 2);
+    assert_int_equal(query("SELECT count(*) FROM counters WHERE type = 'entry' AND "
+                           "dim = '/home' AND granularity = 'hour' AND visitors NOT NULL"), 2);
     assert_int_equal(value_visitors("entry", "/home", "hour"), 1); /* merged: one person */
     assert_int_equal(value_visitors("entry", "/home", "day"), 1);
     assert_int_equal(vc("entry", "/home"), 2);

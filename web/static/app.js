@@ -136,7 +136,7 @@
     items.forEach(function (it) {
       var row = table.insertRow();
       row.insertCell().textContent = it.dim;
-      if (visitors) cell(row, fmt(it.visitors));
+      if (visitors) cell(row, it.visitors === null ? '–' : fmt(it.visitors));
       cell(row, fmt(it.n));
     });
   }
