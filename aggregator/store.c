@@ -361,35 +361,38 @@ static int store_put_sketch(void *ctx, const char *site, const char *gran, int64
     return store_step(put);
 }
 
+/* Binds a value's hour or day row: ?1 .. ?5. */
+static void bind_value_row(sqlite3_stmt *q, const char *site, const char *type, const char *gran,
+                           int64_t bucket, const char *dim) {
+    sqlite3_bind_text(q, 1, site, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, type, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 3, gran, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 4, bucket);
+    sqlite3_bind_text(q, 5, dim, -1, SQLITE_STATIC);
+}
+
+/* The visitors of a value's row, merged with the batch's (counters.visitors). */
 static int store_put_value_sketch(void *ctx, const char *site, const char *type,
                                   const char *gran, int64_t bucket, const char *dim,
                                   struct hll_small *delta) {
     struct store *s = ctx;
     sqlite3_stmt *get = s->q[Q_VALUE_SKETCH_GET], *put = s->q[Q_VALUE_SKETCH_PUT];
-    const char *key[] = {site, type, gran, NULL, dim};
     int rc, malformed = 0;
     size_t len;
     if (bucket < s->kept_from[rollup_granularity_parse(gran)][RETENTION_DIMS])
-        return SQLITE_OK;
-    for (int i = 0; i < 5; i++) {
-        if (key[i]) {
-            sqlite3_bind_text(get, i + 1, key[i], -1, SQLITE_STATIC);
-            sqlite3_bind_text(put, i + 1, key[i], -1, SQLITE_STATIC);
-        } else {
-            sqlite3_bind_int64(get, i + 1, bucket);
-            sqlite3_bind_int64(put, i + 1, bucket);
-        }
-    }
+        return SQLITE_OK; /* as store_put_count: no row comes back in a pruned bucket */
+    bind_value_row(get, site, type, gran, bucket, dim);
     rc = sqlite3_step(get);
     len = hll_small_store_form(delta, rc == SQLITE_ROW ? sqlite3_column_blob(get, 0) : NULL,
                                rc == SQLITE_ROW ? (size_t)sqlite3_column_bytes(get, 0) : 0,
                                s->sketch_form, &malformed);
     sqlite3_reset(get);
     if (malformed)
-        log_warn("value sketch %s/%s/%s/%lld is malformed; replaced", site, type, gran,
+        log_warn("the visitors of %s/%s/%s/%lld are malformed; replaced", site, type, gran,
                  (long long)bucket);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return rc;
+    bind_value_row(put, site, type, gran, bucket, dim);
     sqlite3_bind_blob(put, 6, s->sketch_form, (int)len, SQLITE_STATIC);
     return store_step(put);
 }
