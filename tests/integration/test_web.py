@@ -610,7 +610,7 @@ class Retention(unittest.TestCase):
         self.assertEqual((s["pageview"], s["partial"], s["available_from"]), (1, True, kept))
         t = api("top", site="r", type="pageview", **{"from": hour_start + 60, "to": end})
         self.assertEqual((t["items"], t["partial"], t["available_from"]),
-                         ([{"dim": "/new", "n": 1}], True, kept))
+                         ([{"dim": "/new", "n": 1, "visitors": 1}], True, kept))
         ts = api("timeseries", site="r", type="pageview", granularity="minute",
                  **{"from": hour_start, "to": end})
         self.assertTrue(ts["partial"])
