@@ -170,10 +170,10 @@ void hll_small_add(struct hll_small *s, uint64_t hash) {
 }
 
 size_t hll_small_store_form(struct hll_small *s, const void *stored, size_t len, uint8_t *out,
-                            int *malformed) {
+                            int *malformed, double *estimate) {
     const uint8_t *p = stored;
     struct hll *merged;
-    double estimate;
+    double pow2[65], sum = 0;
     size_t i = 1, j = 0, o = 1;
     *malformed = len && len != HLL_REGISTERS && !hll_sparse_valid(p, len);
     if (*malformed)
@@ -183,6 +183,7 @@ size_t hll_small_store_form(struct hll_small *s, const void *stored, size_t len,
     if (!s->dense && len != HLL_REGISTERS) {
         /* both sparse: merge the two increasing lists of entries */
         small_compact(s);
+        hll_pow2(pow2);
         out[0] = HLL_SPARSE_TAG;
         while (i < len || j < s->n) {
             uint32_t a = i < len ? sparse_entry(p + i) : UINT32_MAX;
@@ -197,7 +198,13 @@ size_t hll_small_store_form(struct hll_small *s, const void *stored, size_t len,
                 goto dense; /* one entry too many: promoted */
             sparse_put(out + o, e);
             o += 3;
+            sum += pow2[e & 63];
         }
+        /* the zero registers add 1 each; the terms are exact binary
+         * fractions, so while ranks stay under 39 (a hash has one over 38
+         * with odds of 2^-38) the sum is exact, as hll_store_form's is */
+        *estimate = hll_estimate_of(sum + (double)(HLL_REGISTERS - (o - 1) / 3),
+                                    (unsigned)(HLL_REGISTERS - (o - 1) / 3));
         return o;
     }
 dense:
@@ -209,7 +216,7 @@ dense:
         hll_set_entry(merged, s->entries[j]);
     if (len > 1)
         hll_merge_bytes(merged, stored, len);
-    o = hll_store_form(merged, out, &estimate);
+    o = hll_store_form(merged, out, estimate);
     free(merged);
     return o;
 }

@@ -48,8 +48,9 @@ size_t hll_store_form(const struct hll *h, uint8_t *out, double *estimate);
  * the entries (index << 6 | rank, as stored sparse) its visitors set, 4
  * bytes each and unsorted, at most HLL_SPARSE_MAX of them, past which
  * repeated registers are dropped or, if too few repeat, it turns dense. So
- * it never holds more than 16 KiB, and an hour's value with three visitors
- * takes 32 bytes, not a dense sketch's 16 KiB. A zeroed one is empty. */
+ * it never holds more than 16 KiB, and a batch's minute of a site with
+ * three visitors takes 32 bytes, not a dense sketch's 16 KiB (nor a flush
+ * the work of merging and scanning 16 KiB). A zeroed one is empty. */
 struct hll_small {
     uint32_t *entries;
     uint32_t n, cap;
@@ -58,11 +59,11 @@ struct hll_small {
 
 void hll_small_add(struct hll_small *s, uint64_t hash);
 /* The stored form of s merged with a stored sketch (len 0: none) into out
- * (HLL_REGISTERS bytes), the form hll_store_form would choose for the
- * union; returns its length. *malformed is set when the stored bytes were
- * neither form: then s alone is stored. */
+ * (HLL_REGISTERS bytes), the form and estimate hll_store_form would give
+ * for the union; returns its length. *malformed is set when the stored
+ * bytes were neither form: then s alone is stored. */
 size_t hll_small_store_form(struct hll_small *s, const void *stored, size_t len, uint8_t *out,
-                            int *malformed);
+                            int *malformed, double *estimate);
 void hll_small_free(struct hll_small *s);
 
 #endif

@@ -39,10 +39,10 @@ int64_t rollup_bucket(enum rollup_granularity g, int64_t ts_ms) {
  * Counters are kept per minute only: an hour or day counter is the sum of
  * its minutes, so rollup_foreach_count derives them once per key rather
  * than once per event (a batch has far fewer keys than events). Sketches
- * are not summed but merged, 16 KiB each, which costs more per key than an
- * event's register update: they are kept at every granularity. A value's
- * sketch (its visitors: rollup_foreach_value_sketch) is kept by the hour and
- * day, in the small form a value's few visitors fill (hll.h). */
+ * are not summed but merged, which costs more per key than an event's
+ * register update: a site's are kept at every granularity, a value's (its
+ * visitors: rollup_foreach_value_sketch) by the hour and day. Both are in
+ * the small form a batch's few visitors fill (hll.h). */
 enum { KIND_COUNT, KIND_SKETCH, KIND_VALUE_SKETCH };
 static const char *type_names[] = {
     "pageview", "click", "search", "zero_result_search",
@@ -68,9 +68,8 @@ struct entry {
     const char *key; /* in the arena; NULL: empty slot */
     uint32_t len;
     uint64_t hash;
-    int64_t n;          /* counters */
-    struct hll *sketch; /* sketches */
-    struct hll_small *value_sketch;
+    int64_t n;                /* counters */
+    struct hll_small *sketch; /* sketches (site or value) */
 };
 
 /* Longest key: a dimension and a site (each <= 4096 bytes, and a site
@@ -135,6 +134,12 @@ static uint64_t rollup_header(char *key, int kind, int g, int bot, int type, int
                                                                 type << 24) << 32));
 }
 
+static void entry_sketch_add(struct entry *e, uint64_t visitor) {
+    if (!e->sketch && !(e->sketch = calloc(1, sizeof(*e->sketch))))
+        abort();
+    hll_small_add(e->sketch, visitor);
+}
+
 /* Visitor joins the hour and day sketches of a value: key holds its site
  * and dim (hashed as strings_hash) after the header. */
 static void rollup_add_value_visitor(struct rollup *r, char *key, size_t len, int type,
@@ -142,10 +147,7 @@ static void rollup_add_value_visitor(struct rollup *r, char *key, size_t len, in
     for (int g = ROLLUP_HOUR; g < ROLLUP_GRAN_CNT; g++) {
         uint64_t h = rollup_header(key, KIND_VALUE_SKETCH, g, 0, type,
                                    rollup_bucket((enum rollup_granularity)g, ts_ms), strings_hash);
-        struct entry *e = rollup_slot(r, key, len, h);
-        if (!e->value_sketch && !(e->value_sketch = calloc(1, sizeof(*e->value_sketch))))
-            abort();
-        hll_small_add(e->value_sketch, visitor);
+        entry_sketch_add(rollup_slot(r, key, len, h), visitor);
     }
 }
 
@@ -190,10 +192,7 @@ static void rollup_apply(struct rollup *r, const struct rollup_event *ev, int de
         int64_t b = rollup_bucket((enum rollup_granularity)g, ev->ts_ms);
         if (!ev->bot && delta > 0) {
             uint64_t h = rollup_header(total_key, KIND_SKETCH, g, 0, 0, b, h_site);
-            struct entry *e = rollup_slot(r, total_key, HEADER_LEN + site_len + 1, h);
-            if (!e->sketch && !(e->sketch = calloc(1, sizeof(*e->sketch))))
-                abort();
-            hll_add_hash(e->sketch, ev->visitor);
+            entry_sketch_add(rollup_slot(r, total_key, HEADER_LEN + site_len + 1, h), ev->visitor);
         }
     }
 }
@@ -297,6 +296,8 @@ int rollup_foreach_sketch(const struct rollup *r, rollup_sketch_cb *cb, void *ct
         if (!e->key || !e->sketch)
             continue;
         hd = entry_header(e, &bucket);
+        if (hd.kind != KIND_SKETCH)
+            continue;
         rc = cb(ctx, e->key + HEADER_LEN,
                 rollup_granularity_name((enum rollup_granularity)hd.granularity), bucket,
                 e->sketch);
@@ -313,13 +314,15 @@ int rollup_foreach_value_sketch(const struct rollup *r, rollup_value_sketch_cb *
         const char *site;
         int64_t bucket;
         int rc;
-        if (!e->key || !e->value_sketch)
+        if (!e->key || !e->sketch)
             continue;
         hd = entry_header(e, &bucket);
+        if (hd.kind != KIND_VALUE_SKETCH)
+            continue;
         site = e->key + HEADER_LEN;
         rc = cb(ctx, site, type_names[hd.type],
                 rollup_granularity_name((enum rollup_granularity)hd.granularity), bucket,
-                site + strlen(site) + 1, e->value_sketch);
+                site + strlen(site) + 1, e->sketch);
         if (rc)
             return rc;
     }
@@ -327,12 +330,11 @@ int rollup_foreach_value_sketch(const struct rollup *r, rollup_value_sketch_cb *
 }
 
 void rollup_reset(struct rollup *r) {
-    for (size_t i = 0; i < r->cap; i++) {
-        free(r->slots[i].sketch);
-        if (r->slots[i].value_sketch)
-            hll_small_free(r->slots[i].value_sketch);
-        free(r->slots[i].value_sketch);
-    }
+    for (size_t i = 0; i < r->cap; i++)
+        if (r->slots[i].sketch) {
+            hll_small_free(r->slots[i].sketch);
+            free(r->slots[i].sketch);
+        }
     memset(r->slots, 0, r->cap * sizeof(*r->slots));
     r->used = 0;
     arena_reset(&r->keys);

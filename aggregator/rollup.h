@@ -84,7 +84,7 @@ typedef int(rollup_count_cb)(void *ctx, const char *site, const char *type,
                              const char *dim, int bot, int64_t n);
 typedef int(rollup_sketch_cb)(void *ctx, const char *site,
                               const char *granularity, int64_t bucket,
-                              const struct hll *sketch);
+                              struct hll_small *sketch);
 /* Visits every key (counters whose delta is 0 are passed over); stops at
  * (and returns) the first non-zero callback. Counting visits the minutes,
  * then the hours and days derived from them (r's derived table changes). */

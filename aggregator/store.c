@@ -333,26 +333,26 @@ static int store_put_count(void *ctx, const char *site, const char *type, const 
 }
 
 static int store_put_sketch(void *ctx, const char *site, const char *gran, int64_t bucket,
-                            const struct hll *delta) {
+                            struct hll_small *delta) {
     struct store *s = ctx;
     sqlite3_stmt *get = s->q[Q_SKETCH_GET], *put = s->q[Q_SKETCH_PUT];
-    struct hll merged = *delta;
     double estimate;
     size_t len;
-    int rc;
+    int rc, malformed = 0;
     if (bucket < s->kept_from[rollup_granularity_parse(gran)][RETENTION_TOTALS])
         return SQLITE_OK;
     sqlite3_bind_text(get, 1, site, -1, SQLITE_STATIC);
     sqlite3_bind_text(get, 2, gran, -1, SQLITE_STATIC);
     sqlite3_bind_int64(get, 3, bucket);
     rc = sqlite3_step(get);
-    if (rc == SQLITE_ROW &&
-        hll_merge_bytes(&merged, sqlite3_column_blob(get, 0), (size_t)sqlite3_column_bytes(get, 0)))
-        log_warn("sketch %s/%s/%lld is malformed; replaced", site, gran, (long long)bucket);
+    len = hll_small_store_form(delta, rc == SQLITE_ROW ? sqlite3_column_blob(get, 0) : NULL,
+                               rc == SQLITE_ROW ? (size_t)sqlite3_column_bytes(get, 0) : 0,
+                               s->sketch_form, &malformed, &estimate);
     sqlite3_reset(get);
+    if (malformed)
+        log_warn("sketch %s/%s/%lld is malformed; replaced", site, gran, (long long)bucket);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return rc;
-    len = hll_store_form(&merged, s->sketch_form, &estimate);
     sqlite3_bind_text(put, 1, site, -1, SQLITE_STATIC);
     sqlite3_bind_text(put, 2, gran, -1, SQLITE_STATIC);
     sqlite3_bind_int64(put, 3, bucket);
@@ -378,6 +378,7 @@ static int store_put_value_sketch(void *ctx, const char *site, const char *type,
     struct store *s = ctx;
     sqlite3_stmt *get = s->q[Q_VALUE_SKETCH_GET], *put = s->q[Q_VALUE_SKETCH_PUT];
     int rc, malformed = 0;
+    double estimate; /* stored for the site's sketches only */
     size_t len;
     if (bucket < s->kept_from[rollup_granularity_parse(gran)][RETENTION_DIMS])
         return SQLITE_OK; /* as store_put_count: no row comes back in a pruned bucket */
@@ -385,7 +386,7 @@ static int store_put_value_sketch(void *ctx, const char *site, const char *type,
     rc = sqlite3_step(get);
     len = hll_small_store_form(delta, rc == SQLITE_ROW ? sqlite3_column_blob(get, 0) : NULL,
                                rc == SQLITE_ROW ? (size_t)sqlite3_column_bytes(get, 0) : 0,
-                               s->sketch_form, &malformed);
+                               s->sketch_form, &malformed, &estimate);
     sqlite3_reset(get);
     if (malformed)
         log_warn("the visitors of %s/%s/%s/%lld are malformed; replaced", site, type, gran,

@@ -178,9 +178,9 @@ static void small_add_ids(struct hll_small *s, int from, int to) {
     }
 }
 
-/* A value's sketch built small in memory and merged into what is stored
- * (nothing, sparse of every size, dense) is stored exactly as the union's
- * dense registers would be: same form, same bytes. */
+/* A sketch built small in memory and merged into what is stored (nothing,
+ * sparse of every size, dense) is stored exactly as the union's dense
+ * registers would be: same form, same bytes, same estimate. */
 static void test_small_sketches_store_the_union(void **state) {
     (void)state;
     const int stored_sizes[] = {0, 1, 50, 2500, 4000, 60000};
@@ -191,7 +191,7 @@ static void test_small_sketches_store_the_union(void **state) {
         for (size_t b = 0; b < sizeof(added) / sizeof(added[0]); b++) {
             struct hll *before = calloc(1, sizeof(*before)), *u = calloc(1, sizeof(*u));
             struct hll_small s = {0};
-            double e;
+            double e, ge;
             size_t slen = 0, glen, wlen;
             int malformed = 1;
             /* overlapping ranges: some visitors are in both */
@@ -204,11 +204,12 @@ static void test_small_sketches_store_the_union(void **state) {
             assert_true(s.dense ? s.entries == NULL : s.cap <= HLL_SPARSE_MAX);
             if (stored_sizes[a])
                 slen = hll_store_form(before, stored, &e);
-            glen = hll_small_store_form(&s, slen ? stored : NULL, slen, got, &malformed);
+            glen = hll_small_store_form(&s, slen ? stored : NULL, slen, got, &malformed, &ge);
             wlen = hll_store_form(u, want, &e);
             assert_int_equal(malformed, 0);
             assert_int_equal(glen, wlen);
             assert_memory_equal(got, want, wlen);
+            assert_true(ge == e); /* the same estimate, to the bit */
             hll_small_free(&s);
             free(before), free(u);
         }
@@ -222,14 +223,15 @@ static void test_small_sketch_over_malformed_stored(void **state) {
     uint8_t *got = malloc(HLL_REGISTERS), *want = malloc(HLL_REGISTERS);
     struct hll *h = calloc(1, sizeof(*h));
     struct hll_small s = {0};
-    double e;
+    double e, ge;
     int malformed = 0;
     size_t len;
     small_add_ids(&s, 0, 5);
     add_ids(h, 0, 5);
-    len = hll_small_store_form(&s, unsorted, sizeof(unsorted), got, &malformed);
+    len = hll_small_store_form(&s, unsorted, sizeof(unsorted), got, &malformed, &ge);
     assert_int_equal(malformed, 1);
     assert_int_equal(len, hll_store_form(h, want, &e));
+    assert_true(ge == e);
     assert_memory_equal(got, want, len);
     hll_small_free(&s);
     free(got), free(want), free(h);
