@@ -173,7 +173,7 @@ size_t hll_small_store_form(struct hll_small *s, const void *stored, size_t len,
                             int *malformed, double *estimate) {
     const uint8_t *p = stored;
     struct hll *merged;
-    double pow2[65], sum = 0;
+    double sum = 0;
     size_t i = 1, j = 0, o = 1;
     *malformed = len && len != HLL_REGISTERS && !hll_sparse_valid(p, len);
     if (*malformed)
@@ -183,7 +183,6 @@ size_t hll_small_store_form(struct hll_small *s, const void *stored, size_t len,
     if (!s->dense && len != HLL_REGISTERS) {
         /* both sparse: merge the two increasing lists of entries */
         small_compact(s);
-        hll_pow2(pow2);
         out[0] = HLL_SPARSE_TAG;
         while (i < len || j < s->n) {
             uint32_t a = i < len ? sparse_entry(p + i) : UINT32_MAX;
@@ -198,7 +197,7 @@ size_t hll_small_store_form(struct hll_small *s, const void *stored, size_t len,
                 goto dense; /* one entry too many: promoted */
             sparse_put(out + o, e);
             o += 3;
-            sum += pow2[e & 63];
+            sum += 1.0 / (double)(1ULL << (e & 63)); /* exact: ranks are at most 51 */
         }
         /* the zero registers add 1 each; the terms are exact binary
          * fractions, so while ranks stay under 39 (a hash has one over 38
