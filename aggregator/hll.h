@@ -44,7 +44,7 @@ double hll_estimate(const struct hll *h);
  * and h's estimate in *estimate (computed in the same pass). */
 size_t hll_store_form(const struct hll *h, uint8_t *out, double *estimate);
 
-/* A sketch built in memory from a few visitors (one value's, in one batch):
+/* A sketch built in memory from a batch's visitors (of a site or a value):
  * the entries (index << 6 | rank, as stored sparse) its visitors set, 4
  * bytes each and unsorted, at most HLL_SPARSE_MAX of them, past which
  * repeated registers are dropped or, if too few repeat, it turns dense. So

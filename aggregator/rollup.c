@@ -41,7 +41,7 @@ int64_t rollup_bucket(enum rollup_granularity g, int64_t ts_ms) {
  * than once per event (a batch has far fewer keys than events). Sketches
  * are not summed but merged, which costs more per key than an event's
  * register update: a site's are kept at every granularity, a value's (its
- * visitors: rollup_foreach_value_sketch) by the hour and day. Both are in
+ * visitors) by the hour and day. Both are in
  * the small form a batch's few visitors fill (hll.h). */
 enum { KIND_COUNT, KIND_SKETCH, KIND_VALUE_SKETCH };
 static const char *type_names[] = {
@@ -291,38 +291,19 @@ int rollup_foreach_sketch(const struct rollup *r, rollup_sketch_cb *cb, void *ct
     for (size_t i = 0; i < r->cap; i++) {
         const struct entry *e = &r->slots[i];
         struct key_header hd;
-        int64_t bucket;
-        int rc;
-        if (!e->key || !e->sketch)
-            continue;
-        hd = entry_header(e, &bucket);
-        if (hd.kind != KIND_SKETCH)
-            continue;
-        rc = cb(ctx, e->key + HEADER_LEN,
-                rollup_granularity_name((enum rollup_granularity)hd.granularity), bucket,
-                e->sketch);
-        if (rc)
-            return rc;
-    }
-    return 0;
-}
-
-int rollup_foreach_value_sketch(const struct rollup *r, rollup_value_sketch_cb *cb, void *ctx) {
-    for (size_t i = 0; i < r->cap; i++) {
-        const struct entry *e = &r->slots[i];
-        struct key_header hd;
         const char *site;
         int64_t bucket;
         int rc;
         if (!e->key || !e->sketch)
             continue;
         hd = entry_header(e, &bucket);
-        if (hd.kind != KIND_VALUE_SKETCH)
-            continue;
         site = e->key + HEADER_LEN;
-        rc = cb(ctx, site, type_names[hd.type],
-                rollup_granularity_name((enum rollup_granularity)hd.granularity), bucket,
-                site + strlen(site) + 1, e->sketch);
+        rc = hd.kind == KIND_SKETCH
+                 ? cb(ctx, site, NULL, rollup_granularity_name((enum rollup_granularity)hd.granularity),
+                      bucket, NULL, e->sketch)
+                 : cb(ctx, site, type_names[hd.type],
+                      rollup_granularity_name((enum rollup_granularity)hd.granularity), bucket,
+                      site + strlen(site) + 1, e->sketch);
         if (rc)
             return rc;
     }

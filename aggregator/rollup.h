@@ -82,22 +82,19 @@ size_t rollup_key_count(const struct rollup *r);
 typedef int(rollup_count_cb)(void *ctx, const char *site, const char *type,
                              const char *granularity, int64_t bucket,
                              const char *dim, int bot, int64_t n);
-typedef int(rollup_sketch_cb)(void *ctx, const char *site,
-                              const char *granularity, int64_t bucket,
-                              struct hll_small *sketch);
 /* Visits every key (counters whose delta is 0 are passed over); stops at
  * (and returns) the first non-zero callback. Counting visits the minutes,
  * then the hours and days derived from them (r's derived table changes). */
 int rollup_foreach_count(struct rollup *r, rollup_count_cb *cb, void *ctx);
+/* Visits every sketch: a site's visitors at each granularity (type and dim
+ * NULL), and the visitors of each value (a path, target, query; a visit's
+ * entry page, source, device...) by the hour and day: rollup_add adds an
+ * event's visitor to its type's value (not a bot's), rollup_add_visit_visitor
+ * a visit's. */
+typedef int(rollup_sketch_cb)(void *ctx, const char *site, const char *type,
+                              const char *granularity, int64_t bucket, const char *dim,
+                              struct hll_small *sketch);
 int rollup_foreach_sketch(const struct rollup *r, rollup_sketch_cb *cb, void *ctx);
-/* The visitors of each value (a path, target, query; a visit's entry page,
- * source, device...) by the hour and day: rollup_add adds an event's
- * visitor to its type's value (not a bot's), rollup_add_visit_visitor a
- * visit's. */
-typedef int(rollup_value_sketch_cb)(void *ctx, const char *site, const char *type,
-                                    const char *granularity, int64_t bucket, const char *dim,
-                                    struct hll_small *sketch);
-int rollup_foreach_value_sketch(const struct rollup *r, rollup_value_sketch_cb *cb, void *ctx);
 
 void rollup_reset(struct rollup *r);
 void rollup_free(struct rollup *r);

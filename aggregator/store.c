@@ -332,9 +332,8 @@ static int store_put_count(void *ctx, const char *site, const char *type, const 
     return store_step(q);
 }
 
-static int store_put_sketch(void *ctx, const char *site, const char *gran, int64_t bucket,
-                            struct hll_small *delta) {
-    struct store *s = ctx;
+static int store_put_site_sketch(struct store *s, const char *site, const char *gran,
+                                 int64_t bucket, struct hll_small *delta) {
     sqlite3_stmt *get = s->q[Q_SKETCH_GET], *put = s->q[Q_SKETCH_PUT];
     double estimate;
     size_t len;
@@ -372,10 +371,9 @@ static void bind_value_row(sqlite3_stmt *q, const char *site, const char *type, 
 }
 
 /* The visitors of a value's row, merged with the batch's (counters.visitors). */
-static int store_put_value_sketch(void *ctx, const char *site, const char *type,
+static int store_put_value_sketch(struct store *s, const char *site, const char *type,
                                   const char *gran, int64_t bucket, const char *dim,
                                   struct hll_small *delta) {
-    struct store *s = ctx;
     sqlite3_stmt *get = s->q[Q_VALUE_SKETCH_GET], *put = s->q[Q_VALUE_SKETCH_PUT];
     int rc, malformed = 0;
     double estimate; /* stored for the site's sketches only */
@@ -396,6 +394,12 @@ static int store_put_value_sketch(void *ctx, const char *site, const char *type,
     bind_value_row(put, site, type, gran, bucket, dim);
     sqlite3_bind_blob(put, 6, s->sketch_form, (int)len, SQLITE_STATIC);
     return store_step(put);
+}
+
+static int store_put_sketch(void *ctx, const char *site, const char *type, const char *gran,
+                            int64_t bucket, const char *dim, struct hll_small *delta) {
+    return type ? store_put_value_sketch(ctx, site, type, gran, bucket, dim, delta)
+                : store_put_site_sketch(ctx, site, gran, bucket, delta);
 }
 
 /* Loads a partition's stored ids into a new state; SQLite's result code. */
@@ -516,8 +520,7 @@ static int store_apply_visits(struct store *s, const struct rollup_event *events
     int rc = visits_apply(s->visits, s->visit_timeout_ms, s->humans, n, s->visit_deltas);
     if (rc == SQLITE_OK)
         rc = rollup_foreach_count(s->visit_deltas, store_put_count, s);
-    return rc == SQLITE_OK ? rollup_foreach_value_sketch(s->visit_deltas, store_put_value_sketch, s)
-                           : rc;
+    return rc == SQLITE_OK ? rollup_foreach_sketch(s->visit_deltas, store_put_sketch, s) : rc;
 }
 
 int store_flush(struct store *s, const struct consumer_partition *parts, int part_cnt,
@@ -570,8 +573,6 @@ int store_flush(struct store *s, const struct consumer_partition *parts, int par
         rc = rollup_foreach_count(deltas, store_put_count, s);
     if (rc == SQLITE_OK)
         rc = rollup_foreach_sketch(deltas, store_put_sketch, s);
-    if (rc == SQLITE_OK)
-        rc = rollup_foreach_value_sketch(deltas, store_put_value_sketch, s);
     if (rc == SQLITE_OK)
         rc = store_apply_visits(s, events, event_cnt, dup_cnt);
     if (rc == SQLITE_OK)
