@@ -220,6 +220,30 @@ dense:
     return o;
 }
 
+size_t hll_union_forms(const void *a, size_t alen, const void *b, size_t blen, uint8_t *out,
+                       int *malformed) {
+    const uint8_t *p = b;
+    struct hll_small s = {0};
+    double estimate;
+    size_t len;
+    int b_bad = blen && blen != HLL_REGISTERS && !hll_sparse_valid(p, blen);
+    if (blen == HLL_REGISTERS) {
+        if (!(s.dense = malloc(sizeof(*s.dense))))
+            abort();
+        memcpy(s.dense->reg, b, HLL_REGISTERS);
+    } else if (blen > 1 && !b_bad) { /* sparse: its entries, increasing */
+        s.n = s.cap = (uint32_t)(blen - 1) / 3;
+        if (!(s.entries = malloc(s.cap * sizeof(*s.entries))))
+            abort();
+        for (uint32_t i = 0; i < s.n; i++)
+            s.entries[i] = sparse_entry(p + 1 + 3 * i);
+    }
+    len = hll_small_store_form(&s, a, alen, out, malformed, &estimate);
+    *malformed |= b_bad;
+    hll_small_free(&s);
+    return len;
+}
+
 void hll_small_free(struct hll_small *s) {
     free(s->entries);
     free(s->dense);

@@ -65,5 +65,10 @@ void hll_small_add(struct hll_small *s, uint64_t hash);
 size_t hll_small_store_form(struct hll_small *s, const void *stored, size_t len, uint8_t *out,
                             int *malformed, double *estimate);
 void hll_small_free(struct hll_small *s);
+/* The union of two stored sketches (a: NULL/0 for none) in the stored form
+ * into out (HLL_REGISTERS bytes), as hll_small_store_form; returns its
+ * length. A malformed one counts as empty and sets *malformed. */
+size_t hll_union_forms(const void *a, size_t alen, const void *b, size_t blen, uint8_t *out,
+                       int *malformed);
 
 #endif

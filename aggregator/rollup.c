@@ -70,6 +70,7 @@ struct entry {
     uint64_t hash;
     int64_t n;                /* counters */
     struct hll_small *sketch; /* sketches (site or value) */
+    int with_count;           /* a value's sketch passed with its hour or day count */
 };
 
 /* Longest key: a dimension and a site (each <= 4096 bytes, and a site
@@ -107,6 +108,14 @@ static void rollup_grow(struct rollup *r) {
             r->slots[i] = old[k];
         }
     free(old);
+}
+
+/* The entry of a key (header and strings, hashed by rollup_header), or NULL. */
+static struct entry *rollup_find(const struct rollup *r, const char *key, size_t len, uint64_t h) {
+    for (size_t i = h & (r->cap - 1); r->slots[i].key; i = (i + 1) & (r->cap - 1))
+        if (r->slots[i].hash == h && r->slots[i].len == len && !memcmp(r->slots[i].key, key, len))
+            return &r->slots[i];
+    return NULL;
 }
 
 /* The entry of a key (header and strings, hashed by rollup_header), created
@@ -238,18 +247,38 @@ static struct key_header entry_header(const struct entry *e, int64_t *bucket) {
     return hd;
 }
 
+/* The sketch in r of the value whose hour or day counter is e, marked as
+ * passed with it; NULL when none. */
+static struct hll_small *value_sketch_of(struct rollup *r, const struct entry *e,
+                                         struct key_header hd, int64_t bucket, const char *dim) {
+    char key[ROLLUP_KEY_MAX];
+    struct entry *v;
+    if (hd.bot || !*dim)
+        return NULL; /* a bot's, or a total */
+    memcpy(key, e->key, e->len);
+    v = rollup_find(r, key, e->len,
+                    rollup_header(key, KIND_VALUE_SKETCH, hd.granularity, 0, hd.type, bucket,
+                                  hll_hash(key + HEADER_LEN, e->len - HEADER_LEN)));
+    if (!v)
+        return NULL;
+    v->with_count = 1;
+    return v->sketch;
+}
+
 /* Visits the counters of r; with coarse, also adds each one to its hour
- * and day counters there. */
-static int rollup_visit_counts(const struct rollup *r, struct rollup *coarse,
-                               rollup_count_cb *cb, void *ctx) {
+ * and day counters there; with sketches (the table whose minutes made r),
+ * passes each hour and day counter of a value with that value's sketch. */
+static int rollup_visit_counts(struct rollup *r, struct rollup *coarse,
+                               struct rollup *sketches, rollup_count_cb *cb, void *ctx) {
     char key[ROLLUP_KEY_MAX];
     for (size_t i = 0; i < r->cap; i++) {
-        const struct entry *e = &r->slots[i];
+        struct entry *e = &r->slots[i];
         const char *site, *dim;
         struct key_header hd;
         int64_t bucket;
         uint64_t strings_hash;
         int rc;
+        e->with_count = 0; /* (the minutes' pass: a retried flush passes them anew) */
         if (!e->key || e->n == 0)
             continue;
         hd = entry_header(e, &bucket);
@@ -261,7 +290,8 @@ static int rollup_visit_counts(const struct rollup *r, struct rollup *coarse,
                  ? 0 /* a minute's visit dimensions: only its hour and day are stored */
                  : cb(ctx, site, type_names[hd.type],
                       rollup_granularity_name((enum rollup_granularity)hd.granularity), bucket,
-                      dim, hd.bot, e->n);
+                      dim, hd.bot, e->n,
+                      sketches ? value_sketch_of(sketches, e, hd, bucket, dim) : NULL);
         if (rc)
             return rc;
         if (!coarse)
@@ -283,8 +313,8 @@ int rollup_foreach_count(struct rollup *r, rollup_count_cb *cb, void *ctx) {
     if (!r->coarse)
         r->coarse = rollup_new();
     rollup_reset(r->coarse);
-    rc = rollup_visit_counts(r, r->coarse, cb, ctx);
-    return rc ? rc : rollup_visit_counts(r->coarse, NULL, cb, ctx);
+    rc = rollup_visit_counts(r, r->coarse, NULL, cb, ctx);
+    return rc ? rc : rollup_visit_counts(r->coarse, NULL, r, cb, ctx);
 }
 
 int rollup_foreach_sketch(const struct rollup *r, rollup_sketch_cb *cb, void *ctx) {
@@ -294,8 +324,8 @@ int rollup_foreach_sketch(const struct rollup *r, rollup_sketch_cb *cb, void *ct
         const char *site;
         int64_t bucket;
         int rc;
-        if (!e->key || !e->sketch)
-            continue;
+        if (!e->key || !e->sketch || e->with_count)
+            continue; /* (a value's passed with its count: rollup_foreach_count) */
         hd = entry_header(e, &bucket);
         site = e->key + HEADER_LEN;
         rc = hd.kind == KIND_SKETCH

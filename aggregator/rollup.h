@@ -79,12 +79,17 @@ void rollup_add_visit_visitor(struct rollup *r, enum rollup_visit_count what, co
 void rollup_remove(struct rollup *r, const struct rollup_event *ev);
 size_t rollup_key_count(const struct rollup *r);
 
+/* visitors: the value's sketch with its hour or day counter (NULL: none). */
 typedef int(rollup_count_cb)(void *ctx, const char *site, const char *type,
                              const char *granularity, int64_t bucket,
-                             const char *dim, int bot, int64_t n);
+                             const char *dim, int bot, int64_t n,
+                             struct hll_small *visitors);
 /* Visits every key (counters whose delta is 0 are passed over); stops at
  * (and returns) the first non-zero callback. Counting visits the minutes,
- * then the hours and days derived from them (r's derived table changes). */
+ * then the hours and days derived from them (r's derived table changes),
+ * each of a value with its visitors' sketch, so that one write serves
+ * both; rollup_foreach_sketch then visits the sketches not passed so (a
+ * value's whose count delta summed to 0). */
 int rollup_foreach_count(struct rollup *r, rollup_count_cb *cb, void *ctx);
 /* Visits every sketch: a site's visitors at each granularity (type and dim
  * NULL), and the visitors of each value (a path, target, query; a visit's

@@ -16,8 +16,7 @@
 extern const char store_counters_sql[]; /* schema/counters.sql, compiled in */
 
 enum { Q_OFFSET_GET, Q_OFFSET_INSERT, Q_OFFSET_CAS, Q_SEEN_GET, Q_SEEN_PUT, Q_SEEN_PURGE,
-       Q_COUNT, Q_SKETCH_GET, Q_SKETCH_PUT, Q_VALUE_SKETCH_GET, Q_VALUE_SKETCH_PUT, Q_KEPT_FROM,
-       Q_CNT };
+       Q_COUNT, Q_COUNT_VISITORS, Q_SKETCH_GET, Q_SKETCH_PUT, Q_KEPT_FROM, Q_CNT };
 
 static const char *queries[Q_CNT] = {
     "SELECT next_offset FROM kafka_offsets WHERE topic = ?1 AND partition = ?2",
@@ -31,15 +30,14 @@ static const char *queries[Q_CNT] = {
     "INSERT INTO counters (site, type, granularity, bucket, dim, bot, n) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
     "ON CONFLICT DO UPDATE SET n = n + excluded.n",
+    /* a value's hour or day: its count and its visitors in one write (n 0:
+     * the visitors alone, a count delta that summed to nothing) */
+    "INSERT INTO counters (site, type, granularity, bucket, dim, bot, n, visitors) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO UPDATE SET n = n + excluded.n, "
+    "visitors = activity_hll_union(visitors, excluded.visitors)",
     "SELECT registers FROM sketches WHERE site = ?1 AND granularity = ?2 AND bucket = ?3",
     "INSERT OR REPLACE INTO sketches (site, granularity, bucket, registers, estimate) "
     "VALUES (?1, ?2, ?3, ?4, ?5)",
-    "SELECT visitors FROM counters WHERE site = ?1 AND type = ?2 AND granularity = ?3 AND "
-    "bucket = ?4 AND dim = ?5 AND bot = 0",
-    /* the flush wrote the row's count just before (the same events): an
-     * insert only if a delta summed to nothing */
-    "INSERT INTO counters (site, type, granularity, bucket, dim, bot, n, visitors) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, 0, 0, ?6) ON CONFLICT DO UPDATE SET visitors = excluded.visitors",
     RETENTION_KEPT_FROM_SQL,
 };
 
@@ -65,6 +63,7 @@ struct store {
     struct seen_part *parts;
     int part_cnt, part_cap, last_part;
     uint8_t *sketch_form; /* a sketch's stored form, HLL_REGISTERS bytes */
+    uint8_t *union_form;  /* activity_hll_union's answer, HLL_REGISTERS bytes */
     struct visits *visits;
     int64_t visit_timeout_ms;
     struct rollup *visit_deltas;        /* the flush's visit counters */
@@ -107,6 +106,7 @@ void store_close(struct store *s) {
     free(s->parts);
     free(s->dups);
     free(s->sketch_form);
+    free(s->union_form);
     free(s);
 }
 
@@ -253,6 +253,20 @@ static int store_setup(struct store *s, const char *path, int *version) {
     return store_vacuum_once(s->db, path);
 }
 
+/* activity_hll_union(stored, batch): the union of two stored sketches, so
+ * that an upsert merges a value's visitors without reading them first. */
+static void sql_hll_union(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+    struct store *s = sqlite3_user_data(ctx);
+    int malformed = 0;
+    size_t len = hll_union_forms(sqlite3_value_blob(argv[0]), (size_t)sqlite3_value_bytes(argv[0]),
+                                 sqlite3_value_blob(argv[1]), (size_t)sqlite3_value_bytes(argv[1]),
+                                 s->union_form, &malformed);
+    (void)argc;
+    if (malformed)
+        log_warn("a value's stored visitors were malformed; replaced by this batch's");
+    sqlite3_result_blob(ctx, s->union_form, (int)len, SQLITE_TRANSIENT);
+}
+
 struct store *store_open(const char *path, char *errbuf, size_t errsize) {
     struct store *s = calloc(1, sizeof(*s));
     int version = 0, rc;
@@ -278,8 +292,12 @@ struct store *store_open(const char *path, char *errbuf, size_t errsize) {
         store_close(s);
         return NULL;
     }
-    if (!(s->sketch_form = malloc(HLL_REGISTERS)))
+    if (!(s->sketch_form = malloc(HLL_REGISTERS)) || !(s->union_form = malloc(HLL_REGISTERS)))
         abort();
+    if (rc == SQLITE_OK)
+        rc = sqlite3_create_function_v2(s->db, "activity_hll_union", 2,
+                                        SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY, s,
+                                        sql_hll_union, NULL, NULL, NULL);
     for (int i = 0; rc == SQLITE_OK && i < Q_CNT; i++)
         rc = sqlite3_prepare_v3(s->db, queries[i], -1, SQLITE_PREPARE_PERSISTENT, &s->q[i], NULL);
     if (rc == SQLITE_OK && !(s->visits = visits_new(s->db)))
@@ -315,13 +333,20 @@ int store_offset(struct store *s, const char *topic, int32_t partition, int64_t 
 }
 
 static int store_put_count(void *ctx, const char *site, const char *type, const char *gran,
-                           int64_t bucket, const char *dim, int bot, int64_t n) {
+                           int64_t bucket, const char *dim, int bot, int64_t n,
+                           struct hll_small *visitors) {
     struct store *s = ctx;
-    sqlite3_stmt *q = s->q[Q_COUNT];
-    int scope = *dim ? RETENTION_DIMS : RETENTION_TOTALS;
+    sqlite3_stmt *q = s->q[visitors ? Q_COUNT_VISITORS : Q_COUNT];
+    int scope = *dim ? RETENTION_DIMS : RETENTION_TOTALS, malformed;
+    double estimate;
     if (bucket < s->kept_from[rollup_granularity_parse(gran)][scope])
         return SQLITE_OK; /* retention deleted this bucket: a late event's row would be
                              an incomplete figure where the web says there is none */
+    if (visitors) /* the batch's alone: activity_hll_union merges the stored ones */
+        sqlite3_bind_blob(q, 8, s->sketch_form,
+                          (int)hll_small_store_form(visitors, NULL, 0, s->sketch_form, &malformed,
+                                                    &estimate),
+                          SQLITE_STATIC);
     sqlite3_bind_text(q, 1, site, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 2, type, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 3, gran, -1, SQLITE_STATIC);
@@ -360,45 +385,10 @@ static int store_put_site_sketch(struct store *s, const char *site, const char *
     return store_step(put);
 }
 
-/* Binds a value's hour or day row: ?1 .. ?5. */
-static void bind_value_row(sqlite3_stmt *q, const char *site, const char *type, const char *gran,
-                           int64_t bucket, const char *dim) {
-    sqlite3_bind_text(q, 1, site, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 2, type, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 3, gran, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 4, bucket);
-    sqlite3_bind_text(q, 5, dim, -1, SQLITE_STATIC);
-}
-
-/* The visitors of a value's row, merged with the batch's (counters.visitors). */
-static int store_put_value_sketch(struct store *s, const char *site, const char *type,
-                                  const char *gran, int64_t bucket, const char *dim,
-                                  struct hll_small *delta) {
-    sqlite3_stmt *get = s->q[Q_VALUE_SKETCH_GET], *put = s->q[Q_VALUE_SKETCH_PUT];
-    int rc, malformed = 0;
-    double estimate; /* stored for the site's sketches only */
-    size_t len;
-    if (bucket < s->kept_from[rollup_granularity_parse(gran)][RETENTION_DIMS])
-        return SQLITE_OK; /* as store_put_count: no row comes back in a pruned bucket */
-    bind_value_row(get, site, type, gran, bucket, dim);
-    rc = sqlite3_step(get);
-    len = hll_small_store_form(delta, rc == SQLITE_ROW ? sqlite3_column_blob(get, 0) : NULL,
-                               rc == SQLITE_ROW ? (size_t)sqlite3_column_bytes(get, 0) : 0,
-                               s->sketch_form, &malformed, &estimate);
-    sqlite3_reset(get);
-    if (malformed)
-        log_warn("the visitors of %s/%s/%s/%lld are malformed; replaced", site, type, gran,
-                 (long long)bucket);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return rc;
-    bind_value_row(put, site, type, gran, bucket, dim);
-    sqlite3_bind_blob(put, 6, s->sketch_form, (int)len, SQLITE_STATIC);
-    return store_step(put);
-}
-
 static int store_put_sketch(void *ctx, const char *site, const char *type, const char *gran,
                             int64_t bucket, const char *dim, struct hll_small *delta) {
-    return type ? store_put_value_sketch(ctx, site, type, gran, bucket, dim, delta)
+    /* a value's sketch whose count delta summed to 0: its visitors alone */
+    return type ? store_put_count(ctx, site, type, gran, bucket, dim, 0, 0, delta)
                 : store_put_site_sketch(ctx, site, gran, bucket, delta);
 }
 

@@ -269,6 +269,24 @@ static void test_any_arrival_order_gives_the_same_counters(void **state) {
 
 /* Whatever the batches, the same events give the same figures; a retry's
  * copy changes nothing; a flush that does not commit changes nothing. */
+/* Every value's visitors as text (a malloc'd string): key and sketch bytes. */
+static char *all_visitors(void) {
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    char *text;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT group_concat(type || ' ' || dim || ' ' || "
+                                        "granularity || ' ' || bucket || ' ' || hex(visitors), "
+                                        "char(10)) FROM (SELECT * FROM counters WHERE visitors "
+                                        "NOT NULL ORDER BY site, type, granularity, bucket, dim)",
+                                        -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_non_null(text = strdup((const char *)sqlite3_column_text(st, 0)));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return text;
+}
+
 static void test_batches_duplicates_and_uncommitted_flushes(void **state) {
     (void)state;
     enum { N = 3000, VISITORS = 40 };
@@ -277,6 +295,7 @@ static void test_batches_duplicates_and_uncommitted_flushes(void **state) {
     static const char *pages[] = {"/", "/a", "/b", "/c"};
     const char *kinds[] = {"visit", "bounce", "visit_ms", "visit_pageviews"};
     long long whole[4];
+    char *whole_visitors;
     unsigned rnd = 12345;
     int64_t t[VISITORS] = {0};
     struct store *s = open_store();
@@ -298,6 +317,7 @@ static void test_batches_duplicates_and_uncommitted_flushes(void **state) {
     for (int k = 0; k < 4; k++)
         whole[k] = vc(kinds[k], "");
     assert_true(whole[0] > VISITORS && whole[1] > 0 && whole[2] > 0);
+    whole_visitors = all_visitors();
     store_close(s);
     teardown(state);
     next_offset = -1;
@@ -317,6 +337,13 @@ static void test_batches_duplicates_and_uncommitted_flushes(void **state) {
                            "type='entry'"), whole[0]);
     assert_int_equal(query("SELECT sum(n) FROM visit_counts WHERE granularity='day' AND "
                            "type='exit'"), whole[0]);
+    /* and the same visitors of every value, to the byte: the retries' values
+     * (their counts unchanged) were merged again, changing nothing */
+    char *visitors = all_visitors();
+    assert_string_equal(visitors, whole_visitors);
+    assert_true(strlen(visitors) > 1000);
+    free(visitors);
+    free(whole_visitors);
     store_close(s);
 }
 
@@ -364,6 +391,7 @@ static long long value_visitors(const char *type, const char *dim, const char *g
  * (entry page, source, device...), by the hour and the day; not a bot's,
  * not for exit pages; a visitor seen again is not counted again. */
 static void test_visitors_of_each_value(void **state) {
+    char *rows;
     (void)state;
     struct store *s = open_store();
     struct rollup_event e[] = {
@@ -377,6 +405,8 @@ static void test_visitors_of_each_value(void **state) {
     struct rollup_event again[] = {ev("pageview", "a", 3 * MIN, "/shoes", NULL),
                                    ev("pageview", "b", 4 * MIN, "/shoes", NULL)};
     struct rollup_event next_hour[] = {ev("pageview", "a", 70 * MIN, "/home", NULL)};
+    struct rollup_event later[] = {ev("pageview", "b", 80 * MIN, "/home", NULL)};
+    sqlite3 *db;
     const char *g[] = {"hour", "day"};
     e[4].bot = 1;
     flush(s, e, 5);
@@ -404,6 +434,17 @@ static void test_visitors_of_each_value(void **state) {
     assert_int_equal(value_visitors("entry", "/home", "hour"), 1); /* merged: one person */
     assert_int_equal(value_visitors("entry", "/home", "day"), 1);
     assert_int_equal(vc("entry", "/home"), 2);
+    /* a damaged sketch is replaced by the next batch's visitors, not a failure */
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "UPDATE counters SET visitors = x'5300' WHERE "
+                                  "type = 'pageview' AND dim = '/home'", NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    flush(s, later, 1);
+    assert_int_equal(value_visitors("pageview", "/home", "day"), 1); /* b alone */
+    rows = all_visitors();
+    assert_non_null(strstr(rows, "pageview /home day"));
+    free(rows);
     store_close(s);
 }
 
