@@ -210,17 +210,23 @@ void rollup_add(struct rollup *r, const struct rollup_event *ev) { rollup_apply(
 
 void rollup_remove(struct rollup *r, const struct rollup_event *ev) { rollup_apply(r, ev, -1); }
 
+/* A visit's key body: site and dim after the header; its length. */
+static size_t visit_key(char key[ROLLUP_KEY_MAX], const char *site, const char *dim) {
+    size_t site_len = strlen(site), dim_len = strlen(dim);
+    assert(site_len <= 256 && dim_len <= 4096);
+    memcpy(key + HEADER_LEN, site, site_len + 1);
+    memcpy(key + HEADER_LEN + site_len + 1, dim, dim_len + 1);
+    return HEADER_LEN + site_len + 1 + dim_len + 1;
+}
+
 void rollup_add_visit(struct rollup *r, enum rollup_visit_count what, const char *site,
                       int64_t ts_ms, const char *dim, int64_t n) {
     char key[ROLLUP_KEY_MAX];
-    size_t site_len = strlen(site), dim_len = strlen(dim);
-    size_t len = HEADER_LEN + site_len + 1 + dim_len + 1;
+    size_t len;
     uint64_t h;
-    assert(site_len <= 256 && dim_len <= 4096);
     if (!n)
         return;
-    memcpy(key + HEADER_LEN, site, site_len + 1);
-    memcpy(key + HEADER_LEN + site_len + 1, dim, dim_len + 1);
+    len = visit_key(key, site, dim);
     h = rollup_header(key, KIND_COUNT, ROLLUP_MINUTE, 0, TYPE_VISIT_FIRST + (int)what,
                       rollup_bucket(ROLLUP_MINUTE, ts_ms), hll_hash(key + HEADER_LEN, len - HEADER_LEN));
     rollup_slot(r, key, len, h)->n += n;
@@ -229,11 +235,8 @@ void rollup_add_visit(struct rollup *r, enum rollup_visit_count what, const char
 void rollup_add_visit_visitor(struct rollup *r, enum rollup_visit_count what, const char *site,
                               int64_t ts_ms, const char *dim, uint64_t visitor) {
     char key[ROLLUP_KEY_MAX];
-    size_t site_len = strlen(site), dim_len = strlen(dim);
-    size_t len = HEADER_LEN + site_len + 1 + dim_len + 1;
-    assert(site_len <= 256 && dim_len <= 4096 && what >= ROLLUP_ENTRY);
-    memcpy(key + HEADER_LEN, site, site_len + 1);
-    memcpy(key + HEADER_LEN + site_len + 1, dim, dim_len + 1);
+    size_t len = visit_key(key, site, dim);
+    assert(what >= ROLLUP_ENTRY);
     rollup_add_value_visitor(r, key, len, TYPE_VISIT_FIRST + (int)what,
                              hll_hash(key + HEADER_LEN, len - HEADER_LEN), ts_ms, visitor);
 }
@@ -323,17 +326,15 @@ int rollup_foreach_sketch(const struct rollup *r, rollup_sketch_cb *cb, void *ct
         struct key_header hd;
         const char *site;
         int64_t bucket;
-        int rc;
+        int rc, value;
         if (!e->key || !e->sketch || e->with_count)
             continue; /* (a value's passed with its count: rollup_foreach_count) */
         hd = entry_header(e, &bucket);
         site = e->key + HEADER_LEN;
-        rc = hd.kind == KIND_SKETCH
-                 ? cb(ctx, site, NULL, rollup_granularity_name((enum rollup_granularity)hd.granularity),
-                      bucket, NULL, e->sketch)
-                 : cb(ctx, site, type_names[hd.type],
-                      rollup_granularity_name((enum rollup_granularity)hd.granularity), bucket,
-                      site + strlen(site) + 1, e->sketch);
+        value = hd.kind == KIND_VALUE_SKETCH; /* a site's: no type, no dim */
+        rc = cb(ctx, site, value ? type_names[hd.type] : NULL,
+                rollup_granularity_name((enum rollup_granularity)hd.granularity), bucket,
+                value ? site + strlen(site) + 1 : NULL, e->sketch);
         if (rc)
             return rc;
     }
