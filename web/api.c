@@ -399,6 +399,12 @@ json_t *api_timeseries(sqlite3 *db, const struct api_params *p, int64_t now, int
     return out;
 }
 
+/* Widens [from, to) to the whole hours around it. */
+static void whole_hours(int64_t *from, int64_t *to) {
+    *from -= ((*from % 3600) + 3600) % 3600;
+    *to += (3600 - ((*to % 3600) + 3600) % 3600) % 3600;
+}
+
 /* Whether a top list of type has its values' visitors (counters.visitors):
  * all but exit pages, whose visitors the aggregator cannot follow (a
  * visit's exit moves on as it goes). */
@@ -483,8 +489,7 @@ json_t *api_top(sqlite3 *db, const struct api_params *p, int64_t now, int *statu
     }
     if (type_index(p->type, TOTAL_TYPES, TYPE_CNT) >= 0) {
         /* visits' values are stored by the hour: the whole hours around the range */
-        from -= ((from % 3600) + 3600) % 3600;
-        to += (3600 - ((to % 3600) + 3600) % 3600) % 3600;
+        whole_hours(&from, &to);
     }
     if (p->limit) {
         char *end;
@@ -523,8 +528,8 @@ json_t *api_top(sqlite3 *db, const struct api_params *p, int64_t now, int *statu
     set_partial(out, from, kept_from(db, aligned_granularity(from, to), "dims"));
     if (has_visitors(p->type)) {
         /* kept by the hour and day: the whole hours around a shorter range */
-        int64_t vfrom = from - ((from % 3600) + 3600) % 3600;
-        int64_t vto = to + (3600 - ((to % 3600) + 3600) % 3600) % 3600;
+        int64_t vfrom = from, vto = to;
+        whole_hours(&vfrom, &vto);
         if (vfrom != from || vto != to)
             json_object_update_new(out, json_pack("{s:I,s:I}", "visitors_from", (json_int_t)vfrom,
                                               "visitors_to", (json_int_t)vto));
